@@ -1,0 +1,170 @@
+"""Nightly Fingertips refresh: PHOF indicators into the warehouse."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+
+from public_health.airflow_support import DEFAULT_OWNER, PHOF_FACTS, WAREHOUSE_POOL
+from public_health.config import settings as _settings
+
+DOC = """
+### Fingertips refresh (nightly, 02:00 Europe/London)
+
+Keeps the warehouse's Public Health Outcomes Framework indicators up to date for every upper-tier
+local authority (Leicestershire, Leicester and Rutland among them), their regions, England, and
+the CIPFA nearest neighbours.
+
+1. **sync_metadata**: areas, comparators (England, region, nearest neighbours) and indicator
+   metadata (unit, value type, polarity, last data upload date) into `core`.
+2. **select_batches**: indicators whose Fingertips upload is newer than what the warehouse holds
+   (all of them with `full_refresh`; `indicator_ids` narrows a manual run). Batches with nothing new
+   are recorded in `audit.load_batch` as `unchanged` and not downloaded.
+3. **download** (one task per batch): `all_data/csv/by_indicator_id` streamed to `data/landing/fingertips/`
+   with its sha256. Network errors, 429 and 5xx are retried with backoff.
+4. **validate**: parse with explicit types, then the Great Expectations gate
+   (`include/expectations/fingertips_indicator_values.json`). A failing batch is **quarantined**: the raw
+   file is kept, `data/quarantine/fingertips/<sha>/report.md` says what failed, nothing loads.
+5. **load** (pool `warehouse`): one transaction per batch; changed rows go to
+   `core.fact_indicator_value_history` first. Content already loaded is recorded as `unchanged`.
+6. **publish**: emits the `phof_indicator_values` asset when anything changed.
+7. **summarise**: fails the run, naming batches and reports, if any batch was quarantined or failed.
+
+Query the results in `mart.phof_latest` and `mart.phof_trend`; every attempt is in `audit.load_batch`.
+"""
+
+_cfg = _settings()
+
+
+@dag(
+    dag_id="fingertips_refresh",
+    description="Nightly PHOF indicators from the Fingertips API into the warehouse",
+    schedule=CronTriggerTimetable(_cfg.schedules.fingertips_refresh, timezone=_cfg.schedules.timezone),
+    start_date=pendulum.datetime(2026, 1, 1, tz=_cfg.schedules.timezone),
+    catchup=False,
+    max_active_runs=1,
+    tags=["fingertips", "phof", "nightly", "warehouse"],
+    doc_md=DOC,
+    default_args={
+        "owner": DEFAULT_OWNER,
+        "retries": 0,
+        "retry_delay": pendulum.duration(minutes=5),
+    },
+    params={
+        "full_refresh": Param(False, type="boolean", description="Download every tracked indicator, changed or not"),
+        "indicator_ids": Param([], type="array", items={"type": "integer"},
+                               description="Only these Fingertips indicator ids (empty: all tracked)"),
+    },
+)
+def fingertips_refresh():
+    @task(retries=2, pool=WAREHOUSE_POOL)
+    def sync_metadata() -> dict:
+        from public_health.airflow_support.runtime import task_settings, warehouse_engine
+        from public_health.pipelines.fingertips_refresh import sync_metadata as run
+
+        settings = task_settings()
+        engine = warehouse_engine(settings)
+        try:
+            return run(settings, engine)
+        finally:
+            engine.dispose()
+
+    @task(pool=WAREHOUSE_POOL)
+    def select_batches(_synced: dict) -> list[dict]:
+        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.pipelines.fingertips_refresh import select_batches as run
+
+        context = get_current_context()
+        params = context["params"]
+        settings = task_settings()
+        engine = warehouse_engine(settings)
+        try:
+            return run(settings, engine, run_context(context), full_refresh=bool(params["full_refresh"]),
+                       indicator_ids=[int(i) for i in params["indicator_ids"] or []])
+        finally:
+            engine.dispose()
+
+    @task(retries=2, retry_exponential_backoff=True, map_index_template="{{ batch_label }}")
+    def download(batch: dict) -> dict:
+        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.pipelines.fingertips_refresh import download_batch
+
+        context = get_current_context()
+        ids = batch["indicator_ids"]
+        context["batch_label"] = f"indicators {ids[0]}..{ids[-1]} ({len(ids)})"
+        settings = task_settings()
+        engine = warehouse_engine(settings)
+        try:
+            return download_batch(settings, engine, batch, run_context(context))
+        finally:
+            engine.dispose()
+
+    @task(pool=WAREHOUSE_POOL)
+    def validate(landed: dict) -> dict:
+        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.pipelines.fingertips_refresh import validate_batch
+
+        settings = task_settings()
+        engine = warehouse_engine(settings)
+        try:
+            return validate_batch(settings, engine, landed, run_context(get_current_context()))
+        finally:
+            engine.dispose()
+
+    @task(pool=WAREHOUSE_POOL)
+    def load(item: dict) -> dict:
+        from public_health.airflow_support.runtime import task_settings, warehouse_engine
+        from public_health.pipelines.fingertips_refresh import load_batch
+
+        settings = task_settings()
+        engine = warehouse_engine(settings)
+        try:
+            return load_batch(settings, engine, item)
+        finally:
+            engine.dispose()
+
+    @task(outlets=[PHOF_FACTS], trigger_rule="all_done")
+    def publish() -> dict:
+        from airflow.exceptions import AirflowSkipException
+
+        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.pipelines.fingertips_refresh import run_summary
+
+        context = get_current_context()
+        settings = task_settings()
+        engine = warehouse_engine(settings)
+        try:
+            summary = run_summary(engine, run_context(context).run_id)
+        finally:
+            engine.dispose()
+        if not summary["inserted"] and not summary["updated"]:
+            raise AirflowSkipException(f"no PHOF fact changed in this run: {summary['batches']}")
+        context["outlet_events"][PHOF_FACTS].extra = {
+            "inserted": summary["inserted"], "updated": summary["updated"], "batches": summary["batches"],
+        }
+        return summary
+
+    @task(trigger_rule="all_done")
+    def summarise() -> dict:
+        from airflow.exceptions import AirflowFailException
+
+        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.pipelines.fingertips_refresh import describe, run_summary
+
+        settings = task_settings()
+        engine = warehouse_engine(settings)
+        try:
+            summary = run_summary(engine, run_context(get_current_context()).run_id)
+        finally:
+            engine.dispose()
+        if summary["problems"]:
+            lines = [f"batch {p['batch_id']} {p['status']}: {p['error_summary']}"
+                     + (f" (report: {p['report_path']})" if p["report_path"] else "") for p in summary["problems"]]
+            raise AirflowFailException("Some batches did not load:\n" + "\n".join(lines))
+        return summary
+
+    loaded = load.expand(item=validate.expand(landed=download.expand(batch=select_batches(sync_metadata()))))
+    loaded >> [publish(), summarise()]
+
+
+fingertips_refresh_dag = fingertips_refresh()

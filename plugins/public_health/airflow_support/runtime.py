@@ -1,0 +1,36 @@
+"""What a task needs at run time: settings, the warehouse engine and who is running."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from public_health.config import Settings, load_settings
+from public_health.warehouse.audit import RunContext
+
+
+def task_settings() -> Settings:
+    """Settings read afresh for each task, so environment overrides apply to every run."""
+    return load_settings()
+
+
+def run_context(context: dict[str, Any]) -> RunContext:
+    ti = context.get("ti") or context.get("task_instance")
+    task_id = getattr(ti, "task_id", None)
+    map_index = getattr(ti, "map_index", -1)
+    if task_id and map_index is not None and map_index >= 0:
+        task_id = f"{task_id}[{map_index}]"
+    dag_run = context.get("dag_run")
+    return RunContext(
+        dag_id=getattr(context.get("dag"), "dag_id", None) or getattr(dag_run, "dag_id", None),
+        run_id=getattr(dag_run, "run_id", None) or context.get("run_id"),
+        task_id=task_id,
+    )
+
+
+def warehouse_engine(settings: Settings):  # noqa: ANN201 - sqlalchemy Engine
+    from public_health.warehouse.engine import make_engine
+    from public_health.warehouse.migrations import migrate
+
+    engine = make_engine(settings.warehouse_url)
+    migrate(engine)
+    return engine

@@ -1,0 +1,297 @@
+"""Typed settings loaded from ``config/`` with environment overrides.
+
+Every file is validated when loaded. A wrong key or value raises :class:`ConfigError` naming the
+file and the dotted key, e.g. ``config/settings.yaml: fingertips.retry.max_attempts: Input should
+be greater than or equal to 1 (got 0)``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROJECT_ROOT = Path(os.environ.get("PH_PROJECT_ROOT", Path(__file__).resolve().parents[2]))
+CONFIG_DIR = Path(os.environ.get("PH_CONFIG_DIR", PROJECT_ROOT / "config"))
+
+AREA_CODE_PATTERN = r"^[EWSN]\d{8}$"
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or invalid. The message names file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarehouseSettings(_Strict):
+    url: str = Field(min_length=1, description="SQLAlchemy URL of the warehouse")
+
+    @field_validator("url")
+    @classmethod
+    def _known_dialect(cls, v: str) -> str:
+        if not (v.startswith("duckdb://") or v.startswith("postgresql")):
+            raise ValueError("must be a duckdb:/// or postgresql+psycopg:// SQLAlchemy URL")
+        return v
+
+
+class RetrySettings(_Strict):
+    max_attempts: int = Field(ge=1, le=20)
+    backoff_initial_s: float = Field(ge=0, le=600)
+    backoff_max_s: float = Field(ge=0, le=3600)
+
+
+class FingertipsSettings(_Strict):
+    base_url: str
+    offline: bool = False
+    connect_timeout_s: float = Field(gt=0, le=600)
+    read_timeout_s: float = Field(gt=0, le=3600)
+    probe_timeout_s: float = Field(gt=0, le=60)
+    retry: RetrySettings
+    batch_size: int = Field(ge=1, le=200)
+    profile_id: int = Field(ge=1)
+    child_area_type_id: int = Field(ge=1)
+    parent_area_type_id: int = Field(ge=1)
+    nearest_neighbour_type_id: int = Field(ge=1)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+
+class AreaSettings(_Strict):
+    home: str = Field(pattern=AREA_CODE_PATTERN)
+    focus: list[str] = Field(min_length=1)
+    england: str = Field(pattern=AREA_CODE_PATTERN)
+    region: str = Field(pattern=AREA_CODE_PATTERN)
+
+    @field_validator("focus")
+    @classmethod
+    def _codes(cls, v: list[str]) -> list[str]:
+        import re
+
+        bad = [c for c in v if not re.match(AREA_CODE_PATTERN, c)]
+        if bad:
+            raise ValueError(f"not ONS area codes (like E10000018): {bad}")
+        return v
+
+
+class ScheduleSettings(_Strict):
+    timezone: str
+    fingertips_refresh: str
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @field_validator("fingertips_refresh")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if len(v.split()) != 5:
+            raise ValueError(f"must be a five-field cron expression, got {v!r}")
+        return v
+
+
+class PathSettings(_Strict):
+    data_dir: Path
+    output_dir: Path
+
+
+class Settings(_Strict):
+    warehouse: WarehouseSettings
+    fingertips: FingertipsSettings
+    areas: AreaSettings
+    indicator_sets: list[str] = Field(min_length=1)
+    schedules: ScheduleSettings
+    paths: PathSettings
+
+    # Derived locations -------------------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return _absolute(self.paths.data_dir)
+
+    @property
+    def output_dir(self) -> Path:
+        return _absolute(self.paths.output_dir)
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    @property
+    def warehouse_url(self) -> str:
+        """The warehouse URL with a relative DuckDB path made absolute against the project root."""
+        url = self.warehouse.url
+        prefix = "duckdb:///"
+        if url.startswith(prefix):
+            rest = url[len(prefix) :]
+            if rest and rest != ":memory:" and not rest.startswith("/"):
+                return prefix + str(_absolute(Path(rest)))
+        return url
+
+
+class IndicatorRef(_Strict):
+    id: int = Field(ge=1, description="Fingertips indicator id")
+    name: str = Field(min_length=1)
+    phof_code: str | None = Field(default=None, description="PHOF numbering, e.g. 2.04")
+    note: str | None = None
+
+
+class IndicatorGroup(_Strict):
+    code: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+    indicator_ids: list[int]
+
+
+class IndicatorSet(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str
+    source: str = Field(min_length=1, description="Where the list comes from")
+    profile_id: int | None = Field(
+        default=None, description="Include every indicator of this Fingertips profile (resolved at run time)"
+    )
+    indicators: list[IndicatorRef] = Field(default_factory=list)
+    groups: list[IndicatorGroup] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IndicatorSet:
+        if self.profile_id is None and not self.indicators:
+            raise ValueError("an indicator set needs a profile_id or a list of indicators")
+        ids = [i.id for i in self.indicators]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"indicator ids listed twice: {dupes}")
+        known = set(ids)
+        for g in self.groups:
+            missing = [i for i in g.indicator_ids if i not in known]
+            if missing:
+                raise ValueError(f"group {g.code!r} names indicator ids not in 'indicators': {missing}")
+        return self
+
+    @property
+    def indicator_ids(self) -> list[int]:
+        return [i.id for i in self.indicators]
+
+
+def _absolute(p: Path) -> Path:
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def _format_validation_error(path: Path, exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling against the documented keys)"
+        got = err.get("input")
+        shown = "" if err["type"] in ("missing", "extra_forbidden") or isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"{_rel(path)}: {key}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def read_yaml(path: Path) -> Any:
+    """Read a YAML file, raising ConfigError naming the file (and line) on any problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{_rel(path)}: file not found") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{_rel(path)}: not valid YAML: {exc}") from exc
+
+
+def validate_file(model: type[BaseModel], path: Path, data: Any | None = None) -> Any:
+    """Validate YAML at ``path`` against ``model``; errors name the file and the dotted key."""
+    raw = read_yaml(path) if data is None else data
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{_rel(path)}: expected a mapping of keys at the top level")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(path, exc)) from None
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _env_overrides(raw: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    if env.get("WAREHOUSE_URL"):
+        raw.setdefault("warehouse", {})["url"] = env["WAREHOUSE_URL"]
+    if env.get("FINGERTIPS_BASE_URL"):
+        raw.setdefault("fingertips", {})["base_url"] = env["FINGERTIPS_BASE_URL"]
+    if "FINGERTIPS_OFFLINE" in env:
+        value = env["FINGERTIPS_OFFLINE"].strip().lower()
+        if value not in _TRUE | _FALSE:
+            raise ConfigError(f"environment: FINGERTIPS_OFFLINE: expected 1/0/true/false, got {env['FINGERTIPS_OFFLINE']!r}")
+        raw.setdefault("fingertips", {})["offline"] = value in _TRUE
+    if env.get("PH_DATA_DIR"):
+        raw.setdefault("paths", {})["data_dir"] = env["PH_DATA_DIR"]
+    if env.get("PH_OUTPUT_DIR"):
+        raw.setdefault("paths", {})["output_dir"] = env["PH_OUTPUT_DIR"]
+    return raw
+
+
+def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Load ``config/settings.yaml`` (or ``path``) and apply environment overrides."""
+    path = path or CONFIG_DIR / "settings.yaml"
+    env = dict(os.environ) if env is None else env
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{_rel(path)}: expected a mapping of keys at the top level")
+    settings: Settings = validate_file(Settings, path, _env_overrides(raw, env))
+    for name in settings.indicator_sets:
+        set_path = CONFIG_DIR / "indicator_sets" / f"{name}.yaml"
+        if not set_path.exists():
+            raise ConfigError(f"{_rel(path)}: indicator_sets: no file {_rel(set_path)} for set {name!r}")
+    return settings
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process-wide settings (loaded once)."""
+    return load_settings()
+
+
+def load_indicator_set(name: str, config_dir: Path | None = None) -> IndicatorSet:
+    path = (config_dir or CONFIG_DIR) / "indicator_sets" / f"{name}.yaml"
+    ind_set: IndicatorSet = validate_file(IndicatorSet, path)
+    if ind_set.name != name:
+        raise ConfigError(f"{_rel(path)}: name: must equal the file name {name!r} (got {ind_set.name!r})")
+    return ind_set
+
+
+def load_indicator_sets(names: list[str], config_dir: Path | None = None) -> list[IndicatorSet]:
+    return [load_indicator_set(n, config_dir) for n in names]
+
+
+Dialect = Literal["duckdb", "postgresql"]

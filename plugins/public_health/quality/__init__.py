@@ -1,0 +1,1 @@
+"""Data-quality gate: Great Expectations suites from include/expectations, results and reports."""

@@ -1,0 +1,223 @@
+"""Run a Great Expectations suite (JSON under include/expectations) against a staged frame.
+
+A suite file is plain data::
+
+    {"name": "...", "description": "...",
+     "expectations": [{"type": "expect_...", "kwargs": {...},
+                       "meta": {"severity": "error" | "warning", "description": "...", "fix": "..."}}]}
+
+``{"$PARAMETER": "name"}`` in kwargs takes a value supplied at run time (e.g. the area codes the
+warehouse knows). An ``error`` failure blocks the batch; a ``warning`` is recorded and shown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from public_health.config import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+EXPECTATIONS_DIR = PROJECT_ROOT / "include" / "expectations"
+MAX_EXAMPLES = 20
+
+
+class SuiteError(ValueError):
+    """A suite file is unreadable or names an unknown expectation."""
+
+
+@dataclass
+class ExpectationOutcome:
+    index: int
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    description: str
+    fix: str | None
+    kwargs: dict[str, Any]
+    element_count: int | None = None
+    unexpected_count: int | None = None
+    observed_value: Any = None
+    unexpected_examples: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ValidationOutcome:
+    suite: str
+    rows: int
+    outcomes: list[ExpectationOutcome]
+    seconds: float
+
+    @property
+    def errors(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == "error"]
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == "warning"]
+
+    @property
+    def passed(self) -> bool:
+        """True when no error-severity expectation failed (warnings do not block)."""
+        return not self.errors
+
+    def summary(self) -> str:
+        if self.passed and not self.warnings:
+            return f"{self.suite}: all {len(self.outcomes)} checks passed on {self.rows} rows"
+        parts = [
+            f"{o.description} ({o.unexpected_count if o.unexpected_count is not None else 'failed'}"
+            f"{' rows' if o.unexpected_count is not None else ''})"
+            for o in self.errors + self.warnings
+        ]
+        head = f"{self.suite}: {len(self.errors)} error(s), {len(self.warnings)} warning(s) on {self.rows} rows"
+        return head + ": " + "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "suite": self.suite,
+            "rows": self.rows,
+            "passed": self.passed,
+            "seconds": round(self.seconds, 3),
+            "outcomes": [asdict(o) for o in self.outcomes],
+        }
+
+
+def load_suite(name: str, directory: Path | None = None) -> dict[str, Any]:
+    path = (directory or EXPECTATIONS_DIR) / f"{name}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SuiteError(f"{path}: suite file not found") from exc
+    except json.JSONDecodeError as exc:
+        raise SuiteError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or "expectations" not in data or "name" not in data:
+        raise SuiteError(f"{path}: expected an object with 'name' and 'expectations'")
+    for i, exp in enumerate(data["expectations"]):
+        severity = exp.get("meta", {}).get("severity", "error")
+        if severity not in ("error", "warning"):
+            raise SuiteError(f"{path}: expectations[{i}].meta.severity: expected error or warning, got {severity!r}")
+        if not exp.get("meta", {}).get("description"):
+            raise SuiteError(f"{path}: expectations[{i}].meta.description: every check needs a plain description")
+    data["_path"] = str(path)
+    return data
+
+
+def _column_of(kwargs: dict[str, Any]) -> str | None:
+    if "column" in kwargs:
+        return kwargs["column"]
+    if "column_A" in kwargs:
+        return f"{kwargs['column_A']}, {kwargs['column_B']}"
+    if "column_list" in kwargs:
+        return ", ".join(kwargs["column_list"])
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        if isinstance(value, (list, tuple, set)):
+            return [_jsonable(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): _jsonable(v) for k, v in value.items()}
+        return str(value)
+
+
+def validate_frame(
+    suite_name: str,
+    frame: Any,
+    parameters: dict[str, Any] | None = None,
+    *,
+    directory: Path | None = None,
+    row_offset: int = 2,
+    row_label: str = "line",
+) -> ValidationOutcome:
+    """Validate ``frame`` (pandas) against the named suite.
+
+    ``row_offset`` turns a frame index into the row a person finds in the source (2 for a CSV with
+    a header line, so index 0 is line 2).
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    started = time.perf_counter()
+    suite_data = load_suite(suite_name, directory)
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+
+    expectations = []
+    metas: list[dict[str, Any]] = []
+    for i, exp in enumerate(suite_data["expectations"]):
+        meta = dict(exp.get("meta", {}))
+        meta["index"] = i
+        metas.append(meta)
+        try:
+            config = ExpectationConfiguration(type=exp["type"], kwargs=exp.get("kwargs", {}), meta=meta)
+            expectations.append(config.to_domain_obj())
+        except Exception as exc:  # GE raises several types for unknown names and bad kwargs
+            raise SuiteError(f"{suite_data['_path']}: expectations[{i}] ({exp.get('type')}): {exc}") from exc
+
+    suite = context.suites.add(gx.ExpectationSuite(name=suite_data["name"], expectations=expectations))
+    asset = context.data_sources.add_pandas("staged").add_dataframe_asset("frame")
+    batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(
+        suite,
+        expectation_parameters=parameters or {},
+        result_format={"result_format": "COMPLETE", "partial_unexpected_count": MAX_EXAMPLES,
+                       "include_unexpected_rows": False, "return_unexpected_index_query": False},
+    )
+
+    outcomes: list[ExpectationOutcome] = []
+    for r in result.results:
+        meta = r.expectation_config.meta or {}
+        i = int(meta.get("index", len(outcomes)))
+        source = suite_data["expectations"][i]
+        res = r.result or {}
+        examples: list[dict[str, Any]] = []
+        values = res.get("partial_unexpected_list") or []
+        indices = res.get("partial_unexpected_index_list") or []
+        if not indices and res.get("unexpected_index_list"):
+            indices = res["unexpected_index_list"][:MAX_EXAMPLES]
+        if not values and res.get("unexpected_list"):
+            values = res["unexpected_list"][:MAX_EXAMPLES]
+        for j, value in enumerate(values[:MAX_EXAMPLES]):
+            example: dict[str, Any] = {"value": _jsonable(value)}
+            if j < len(indices):
+                idx = indices[j]
+                if isinstance(idx, dict):
+                    idx = idx.get("index", next(iter(idx.values()), None))
+                if isinstance(idx, int):
+                    example[row_label] = idx + row_offset
+            examples.append(example)
+        error_text = None
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            error_text = r.exception_info.get("exception_message")
+        outcomes.append(
+            ExpectationOutcome(
+                index=i,
+                expectation=source["type"],
+                column=_column_of(source.get("kwargs", {})),
+                severity=meta.get("severity", "error"),
+                success=bool(r.success),
+                description=meta["description"] + (f" [check could not run: {error_text}]" if error_text else ""),
+                fix=meta.get("fix"),
+                kwargs=_jsonable({k: v for k, v in source.get("kwargs", {}).items()}),
+                element_count=res.get("element_count"),
+                unexpected_count=res.get("unexpected_count"),
+                observed_value=_jsonable(res.get("observed_value")),
+                unexpected_examples=examples,
+            )
+        )
+    outcomes.sort(key=lambda o: o.index)
+    outcome = ValidationOutcome(suite_data["name"], len(frame), outcomes, time.perf_counter() - started)
+    log.info("%s", outcome.summary())
+    return outcome

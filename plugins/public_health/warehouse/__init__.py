@@ -1,0 +1,1 @@
+"""The warehouse: engine, migrations runner, bulk loaders and audit records."""

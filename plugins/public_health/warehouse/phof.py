@@ -1,0 +1,265 @@
+"""Loading PHOF dimensions and facts (from Fingertips) into core, with revision history.
+
+``load_indicator_values`` is one transaction: stage the batch, copy every row it changes to
+``core.fact_indicator_value_history``, update changed rows, insert new ones, record the audit row.
+Running the same batch again changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import Connection
+
+from public_health.periods import parse_period
+
+from .audit import finish_batch, now
+from .bulk import stage_table
+
+log = logging.getLogger(__name__)
+
+KEY_COLUMNS = ("indicator_id", "area_code", "sex", "age", "category_type", "category", "period_label")
+VALUE_COLUMNS = (
+    "value",
+    "lower_ci_95",
+    "upper_ci_95",
+    "lower_ci_99_8",
+    "upper_ci_99_8",
+    "count",
+    "denominator",
+    "value_note",
+    "recent_trend",
+    "compared_to_england",
+    "compared_to_parent",
+    "compared_to_parent_label",
+    "compared_to_goal",
+    "time_period_sortable",
+)
+FACT_SPEC: list[tuple[str, str]] = [
+    ("indicator_id", "INTEGER"),
+    ("area_code", "VARCHAR"),
+    ("sex", "VARCHAR"),
+    ("age", "VARCHAR"),
+    ("category_type", "VARCHAR"),
+    ("category", "VARCHAR"),
+    ("period_label", "VARCHAR"),
+    ("value", "DOUBLE PRECISION"),
+    ("lower_ci_95", "DOUBLE PRECISION"),
+    ("upper_ci_95", "DOUBLE PRECISION"),
+    ("lower_ci_99_8", "DOUBLE PRECISION"),
+    ("upper_ci_99_8", "DOUBLE PRECISION"),
+    ("count", "DOUBLE PRECISION"),
+    ("denominator", "DOUBLE PRECISION"),
+    ("value_note", "VARCHAR"),
+    ("recent_trend", "VARCHAR"),
+    ("compared_to_england", "VARCHAR"),
+    ("compared_to_parent", "VARCHAR"),
+    ("compared_to_parent_label", "VARCHAR"),
+    ("compared_to_goal", "VARCHAR"),
+    ("time_period_sortable", "BIGINT"),
+]
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    rows_read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    seconds: float
+
+    @property
+    def status(self) -> str:
+        return "loaded" if self.inserted or self.updated else "unchanged"
+
+
+def facts_table(frame: pd.DataFrame) -> pa.Table:
+    """The staged Fingertips frame as an Arrow table of fact columns (period label = time period)."""
+    out = frame.rename(columns={"time_period": "period_label"})
+    for col in ("category_type", "category", "sex", "age"):
+        out[col] = out[col].fillna("")
+    return pa.Table.from_pandas(out[[c for c, _ in FACT_SPEC]], preserve_index=False)
+
+
+def _key_join(a: str, b: str) -> str:
+    return " AND ".join(f"{a}.{k} = {b}.{k}" for k in KEY_COLUMNS)
+
+
+def _changed(a: str, b: str) -> str:
+    return "(" + " OR ".join(f"{a}.{c} IS DISTINCT FROM {b}.{c}" for c in VALUE_COLUMNS) + ")"
+
+
+def upsert_periods(conn: Connection, labels: Iterable[str]) -> int:
+    rows = []
+    for label in sorted(set(labels)):
+        p = parse_period(label)
+        rows.append(
+            {"l": label, "k": p.sort_key, "s": p.start, "e": p.end, "g": p.granularity, "y": p.years}
+        )
+    if rows:
+        conn.execute(
+            text(
+                "INSERT INTO core.dim_period (period_label, sort_key, start_date, end_date, granularity, years)"
+                " VALUES (:l, :k, :s, :e, :g, :y) ON CONFLICT (period_label) DO NOTHING"
+            ),
+            rows,
+        )
+    return len(rows)
+
+
+def merge_facts(conn: Connection, batch_id: int, facts: pa.Table) -> tuple[int, int]:
+    """Merge staged facts into core; returns (inserted, updated). Runs in the caller's transaction."""
+    stage_table(conn, "stg_fact_indicator_value", FACT_SPEC, facts)
+    cols = ", ".join(c for c, _ in FACT_SPEC)
+    f_cols = ", ".join(f"f.{c}" for c, _ in FACT_SPEC)
+    s_cols = ", ".join(f"s.{c}" for c, _ in FACT_SPEC)
+    params = {"batch": batch_id}
+    conn.execute(
+        text(
+            f"INSERT INTO core.fact_indicator_value_history ({cols}, batch_id, superseded_by_batch_id)"
+            f" SELECT {f_cols}, f.batch_id, :batch FROM core.fact_indicator_value f"
+            f" JOIN stg_fact_indicator_value s ON {_key_join('f', 's')} WHERE {_changed('f', 's')}"
+        ),
+        params,
+    )
+    updated = conn.execute(
+        text("SELECT count(*) FROM core.fact_indicator_value_history WHERE superseded_by_batch_id = :batch"),
+        params,
+    ).scalar_one()
+    if updated:
+        sets = ", ".join(f"{c} = s.{c}" for c in VALUE_COLUMNS)
+        conn.execute(
+            text(
+                f"UPDATE core.fact_indicator_value AS f SET {sets}, batch_id = :batch"
+                f" FROM stg_fact_indicator_value s WHERE {_key_join('f', 's')} AND {_changed('f', 's')}"
+            ),
+            params,
+        )
+    conn.execute(
+        text(
+            f"INSERT INTO core.fact_indicator_value ({cols}, batch_id)"
+            f" SELECT {s_cols}, :batch FROM stg_fact_indicator_value s"
+            f" WHERE NOT EXISTS (SELECT 1 FROM core.fact_indicator_value f WHERE {_key_join('f', 's')})"
+        ),
+        params,
+    )
+    touched = conn.execute(
+        text("SELECT count(*) FROM core.fact_indicator_value WHERE batch_id = :batch"), params
+    ).scalar_one()
+    conn.exec_driver_sql("DROP TABLE IF EXISTS stg_fact_indicator_value")
+    return int(touched) - int(updated), int(updated)
+
+
+def load_indicator_values(
+    engine: Engine,
+    batch_id: int,
+    frame: pd.DataFrame,
+    *,
+    indicator_upload_dates: Mapping[int, datetime | None],
+    timings: dict[str, float] | None = None,
+) -> LoadCounts:
+    """Load one validated batch in one transaction and mark its audit row loaded or unchanged."""
+    started = time.perf_counter()
+    facts = facts_table(frame)
+    with engine.begin() as conn:
+        upsert_periods(conn, frame["time_period"].dropna().unique().tolist())
+        inserted, updated = merge_facts(conn, batch_id, facts)
+        ids = sorted(int(i) for i in frame["indicator_id"].dropna().unique())
+        for indicator_id in ids:
+            conn.execute(
+                text(
+                    "UPDATE core.dim_indicator SET loaded_data_upload = :u, updated_at = :t"
+                    " WHERE indicator_id = :i"
+                ),
+                {"u": indicator_upload_dates.get(indicator_id), "t": now(), "i": indicator_id},
+            )
+        counts = LoadCounts(len(frame), inserted, updated, len(frame) - inserted - updated, time.perf_counter() - started)
+        finish_batch(
+            conn,
+            batch_id,
+            status=counts.status,
+            rows_read=counts.rows_read,
+            rows_inserted=inserted,
+            rows_updated=updated,
+            rows_unchanged=counts.unchanged,
+            timings={**(timings or {}), "load_s": counts.seconds},
+        )
+    log.info(
+        "batch %s: %s rows read, %s inserted, %s updated, %s unchanged in %.2fs",
+        batch_id, counts.rows_read, inserted, updated, counts.unchanged, counts.seconds,
+    )
+    return counts
+
+
+# Dimensions -------------------------------------------------------------------------------------
+
+
+def upsert_areas(conn: Connection, areas: Sequence[Mapping[str, Any]]) -> int:
+    """areas: dicts with area_code, area_name, short_name, area_type_id, area_type, parent_area_code."""
+    if not areas:
+        return 0
+    t = now()
+    conn.execute(
+        text(
+            "INSERT INTO core.dim_area (area_code, area_name, short_name, area_type_id, area_type, parent_area_code,"
+            " updated_at) VALUES (:area_code, :area_name, :short_name, :area_type_id, :area_type, :parent_area_code, :t)"
+            " ON CONFLICT (area_code) DO UPDATE SET area_name = excluded.area_name, short_name = excluded.short_name,"
+            " area_type_id = excluded.area_type_id, area_type = excluded.area_type,"
+            " parent_area_code = COALESCE(excluded.parent_area_code, core.dim_area.parent_area_code),"
+            " updated_at = excluded.updated_at"
+            " WHERE core.dim_area.area_name IS DISTINCT FROM excluded.area_name"
+            " OR core.dim_area.short_name IS DISTINCT FROM excluded.short_name"
+            " OR core.dim_area.area_type_id IS DISTINCT FROM excluded.area_type_id"
+            " OR core.dim_area.area_type IS DISTINCT FROM excluded.area_type"
+            " OR (excluded.parent_area_code IS NOT NULL"
+            "     AND core.dim_area.parent_area_code IS DISTINCT FROM excluded.parent_area_code)"
+        ),
+        [{**a, "t": t} for a in areas],
+    )
+    return len(areas)
+
+
+def replace_comparators(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """rows: dicts with area_code, comparator_code, kind, rank, source. Replaces each area's set per kind."""
+    pairs = sorted({(r["area_code"], r["kind"]) for r in rows})
+    for area, kind in pairs:
+        conn.execute(
+            text("DELETE FROM core.area_comparator WHERE area_code = :a AND kind = :k"), {"a": area, "k": kind}
+        )
+    if rows:
+        conn.execute(
+            text(
+                "INSERT INTO core.area_comparator (area_code, comparator_code, kind, rank, source)"
+                " VALUES (:area_code, :comparator_code, :kind, :rank, :source)"
+            ),
+            list(rows),
+        )
+    return len(rows)
+
+
+def upsert_indicators(conn: Connection, indicators: Sequence[Mapping[str, Any]]) -> int:
+    """indicators: dicts with the dim_indicator columns except loaded_data_upload and updated_at."""
+    if not indicators:
+        return 0
+    t = now()
+    cols = ["phof_code", "name", "definition", "unit", "value_type", "polarity", "polarity_code", "source",
+            "last_data_upload", "indicator_sets"]
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
+    changed = " OR ".join(f"core.dim_indicator.{c} IS DISTINCT FROM excluded.{c}" for c in cols)
+    conn.execute(
+        text(
+            f"INSERT INTO core.dim_indicator (indicator_id, {', '.join(cols)}, updated_at)"
+            f" VALUES (:indicator_id, {', '.join(':' + c for c in cols)}, :t)"
+            f" ON CONFLICT (indicator_id) DO UPDATE SET {sets}, updated_at = excluded.updated_at WHERE {changed}"
+        ),
+        [{**{c: i.get(c) for c in cols}, "indicator_id": i["indicator_id"], "t": t} for i in indicators],
+    )
+    return len(indicators)
