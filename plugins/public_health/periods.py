@@ -87,13 +87,13 @@ def parse_period(label: str) -> Period:
         if kind == "rolling_years":
             y1 = int(g[0])
             y2 = _full_year(g[1], y1)
-            if y2 <= y1:
+            if not 0 < y2 - y1 <= 20:
                 break
             return Period(label, date(y1, 1, 1), date(y2, 12, 31), "rolling_years", y2 - y1 + 1)
         if kind == "rolling_financial_years":
             y1 = int(g[0])
             y2 = _full_year(g[2], y1)
-            if _full_year(g[1], y1) != y1 + 1 or _full_year(g[3], y2) != y2 + 1 or y2 <= y1:
+            if _full_year(g[1], y1) != y1 + 1 or _full_year(g[3], y2) != y2 + 1 or not 0 < y2 - y1 <= 20:
                 break
             return Period(label, date(y1, 4, 1), date(y2 + 1, 3, 31), "rolling_financial_years", y2 - y1 + 1)
         if kind == "month":

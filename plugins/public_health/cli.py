@@ -1,0 +1,178 @@
+"""Command line: ``python -m public_health.cli {migrate,demo,up-info,status}`` (the Makefile calls these).
+
+Output here is for a person at a terminal, so it is written to stdout; everything else logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from public_health.config import PROJECT_ROOT, ConfigError, load_settings
+from public_health.warehouse.engine import make_engine, redacted
+from public_health.warehouse.migrations import migrate
+
+log = logging.getLogger("public_health.cli")
+
+
+def say(message: str = "") -> None:
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    settings = load_settings()
+    engine = make_engine(settings.warehouse_url)
+    applied = migrate(engine)
+    engine.dispose()
+    say(f"warehouse {redacted(settings.warehouse_url)}: "
+        + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
+    return 0
+
+
+def load_dag(file_name: str, attribute: str):  # noqa: ANN201 - an Airflow DAG
+    """Import a DAG file from dags/ the way the DAG processor would, and return its DAG object."""
+    path = PROJECT_ROOT / "dags" / file_name
+    spec = importlib.util.spec_from_file_location(f"dags_{path.stem}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, attribute)
+
+
+def choose_fingertips_mode() -> str:
+    """'live' or 'offline': one quick probe of the live API unless offline is configured already."""
+    settings = load_settings()
+    if settings.fingertips.offline:
+        return "offline"
+    from public_health.fingertips.client import FingertipsClient
+
+    client = FingertipsClient(settings.fingertips.base_url, connect_timeout=settings.fingertips.probe_timeout_s,
+                              read_timeout=settings.fingertips.probe_timeout_s, max_attempts=1)
+    if client.probe(settings.fingertips.probe_timeout_s):
+        return "live"
+    os.environ["FINGERTIPS_OFFLINE"] = "1"
+    return "offline"
+
+
+def run_dag(dag: Any, conf: dict[str, Any] | None = None) -> Any:
+    """Run a DAG end to end in this process with dag.test(); returns the DagRun."""
+    for noisy in ("airflow", "sqlalchemy", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return dag.test(run_conf=conf or {})
+
+
+def phof_counts(url: str, areas: list[str]) -> list[tuple[str, str, int, int]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT a.area_code, coalesce(d.area_name, ''), count(f.indicator_id),"
+                    " count(DISTINCT f.indicator_id)"
+                    " FROM (SELECT area_code FROM core.dim_area WHERE area_code IN ("
+                    + ", ".join(f"'{a}'" for a in areas)
+                    + ")) a LEFT JOIN core.dim_area d ON d.area_code = a.area_code"
+                    " LEFT JOIN core.fact_indicator_value f ON f.area_code = a.area_code"
+                    " GROUP BY a.area_code, d.area_name ORDER BY a.area_code DESC"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
+
+
+def warehouse_totals(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    tables = ["core.dim_indicator", "core.dim_area", "core.area_comparator", "core.dim_period",
+              "core.fact_indicator_value", "core.fact_indicator_value_history", "audit.load_batch"]
+    try:
+        with engine.connect() as conn:
+            return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in tables}
+    finally:
+        engine.dispose()
+
+
+def cmd_demo(_args: argparse.Namespace) -> int:
+    mode = choose_fingertips_mode()
+    settings = load_settings()
+    if mode == "offline":
+        say(f"Fingertips: the live API ({settings.fingertips.base_url}) cannot be reached from here (one probe, "
+            f"{settings.fingertips.probe_timeout_s:g}s), so this demo runs OFFLINE against the local stub server "
+            "with its fixture dataset. Set FINGERTIPS_OFFLINE=0 on a machine with internet to use the live API.")
+    else:
+        say(f"Fingertips: using the live API at {settings.fingertips.base_url}")
+    cmd_migrate(_args)
+
+    say("\nRunning the nightly DAG fingertips_refresh end to end (dag.test()) ...")
+    dag = load_dag("fingertips_refresh.py", "fingertips_refresh_dag")
+    dag_run = run_dag(dag)
+    state = str(getattr(dag_run, "state", "unknown"))
+    from public_health.pipelines.fingertips_refresh import run_summary
+
+    engine = make_engine(settings.warehouse_url)
+    summary = run_summary(engine, getattr(dag_run, "run_id", None))
+    engine.dispose()
+    say(f"DAG run {getattr(dag_run, 'run_id', '?')}: {state}")
+    say(f"  batches by status: {json.dumps(summary['batches'])}; fact rows inserted {summary['inserted']}, "
+        f"updated {summary['updated']}")
+    for p in summary["problems"]:
+        say(f"  ! batch {p['batch_id']} {p['status']}: {p['error_summary']}"
+            + (f"\n    report: {p['report_path']}" if p.get("report_path") else ""))
+
+    say("\nPHOF indicator values in the warehouse for the focus areas:")
+    counts = phof_counts(settings.warehouse_url, settings.areas.focus)
+    for code, name, n, n_ind in counts:
+        say(f"  {code}  {name:<20} {n:>7} values  {n_ind:>4} indicators")
+    say("\nWarehouse totals:")
+    for table, n in warehouse_totals(settings.warehouse_url).items():
+        say(f"  {table:<38} {n:>9}")
+    say(f"\nWarehouse: {redacted(settings.warehouse_url)}")
+    say(f"  landing files:  {settings.landing_dir}")
+    say(f"  quarantine:     {settings.quarantine_dir}")
+    say("  query it:       .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
+        f"{settings.warehouse_url.removeprefix('duckdb:///')}', read_only=True)"
+        ".sql('select * from mart.phof_latest limit 5'))\"")
+    say("  Airflow UI:     make up   (http://localhost:8080)")
+    ok = state.endswith("success") and all(n > 0 for _, _, n, _ in counts) and len(counts) == len(settings.areas.focus)
+    if not ok:
+        say("\nDEMO FAILED: the DAG run did not succeed or a focus area has no values (see above).")
+        return 1
+    return 0
+
+
+def cmd_up_info(_args: argparse.Namespace) -> int:
+    home = Path(os.environ.get("AIRFLOW_HOME", PROJECT_ROOT / "airflow_home"))
+    say("Starting Airflow standalone on http://localhost:8080 (Ctrl-C stops it).")
+    say(f"Log in as 'admin'; the password is generated on first start and kept in {home}/"
+        "simple_auth_manager_passwords.json.generated (standalone also prints it below).")
+    if load_settings().fingertips.offline or os.environ.get("FINGERTIPS_OFFLINE") == "1":
+        say("FINGERTIPS_OFFLINE is set: DAG runs use the local stub server.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="public_health.cli", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply warehouse migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="run the pipelines end to end and say where the results are").set_defaults(func=cmd_demo)
+    sub.add_parser("up-info", help="what `make up` starts and how to log in").set_defaults(func=cmd_up_info)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        say(f"configuration error:\n{exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
