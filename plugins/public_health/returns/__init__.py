@@ -1,0 +1,1 @@
+"""Provider returns: service and KPI configuration, discovery, templates, parsers and quarantine."""
