@@ -52,8 +52,12 @@ _cfg = _settings()
     },
     params={
         "full_refresh": Param(False, type="boolean", description="Download every tracked indicator, changed or not"),
-        "indicator_ids": Param([], type="array", items={"type": "integer"},
-                               description="Only these Fingertips indicator ids (empty: all tracked)"),
+        "indicator_ids": Param(
+            [],
+            type="array",
+            items={"type": "integer"},
+            description="Only these Fingertips indicator ids (empty: all tracked)",
+        ),
     },
 )
 def fingertips_refresh():
@@ -79,8 +83,13 @@ def fingertips_refresh():
         settings = task_settings()
         engine = warehouse_engine(settings)
         try:
-            return run(settings, engine, run_context(context), full_refresh=bool(params["full_refresh"]),
-                       indicator_ids=[int(i) for i in params["indicator_ids"] or []])
+            return run(
+                settings,
+                engine,
+                run_context(context),
+                full_refresh=bool(params["full_refresh"]),
+                indicator_ids=[int(i) for i in params["indicator_ids"] or []],
+            )
         finally:
             engine.dispose()
 
@@ -140,7 +149,9 @@ def fingertips_refresh():
         if not summary["inserted"] and not summary["updated"]:
             raise AirflowSkipException(f"no PHOF fact changed in this run: {summary['batches']}")
         context["outlet_events"][PHOF_FACTS].extra = {
-            "inserted": summary["inserted"], "updated": summary["updated"], "batches": summary["batches"],
+            "inserted": summary["inserted"],
+            "updated": summary["updated"],
+            "batches": summary["batches"],
         }
         return summary
 
@@ -149,7 +160,7 @@ def fingertips_refresh():
         from airflow.exceptions import AirflowFailException
 
         from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
-        from public_health.pipelines.fingertips_refresh import describe, run_summary
+        from public_health.pipelines.fingertips_refresh import run_summary
 
         settings = task_settings()
         engine = warehouse_engine(settings)
@@ -158,8 +169,11 @@ def fingertips_refresh():
         finally:
             engine.dispose()
         if summary["problems"]:
-            lines = [f"batch {p['batch_id']} {p['status']}: {p['error_summary']}"
-                     + (f" (report: {p['report_path']})" if p["report_path"] else "") for p in summary["problems"]]
+            lines = [
+                f"batch {p['batch_id']} {p['status']}: {p['error_summary']}"
+                + (f" (report: {p['report_path']})" if p["report_path"] else "")
+                for p in summary["problems"]
+            ]
             raise AirflowFailException("Some batches did not load:\n" + "\n".join(lines))
         return summary
 

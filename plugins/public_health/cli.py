@@ -33,8 +33,10 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     engine = make_engine(settings.warehouse_url)
     applied = migrate(engine)
     engine.dispose()
-    say(f"warehouse {redacted(settings.warehouse_url)}: "
-        + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
+    say(
+        f"warehouse {redacted(settings.warehouse_url)}: "
+        + (f"applied {', '.join(applied)}" if applied else "schema up to date")
+    )
     return 0
 
 
@@ -55,8 +57,12 @@ def choose_fingertips_mode() -> str:
         return "offline"
     from public_health.fingertips.client import FingertipsClient
 
-    client = FingertipsClient(settings.fingertips.base_url, connect_timeout=settings.fingertips.probe_timeout_s,
-                              read_timeout=settings.fingertips.probe_timeout_s, max_attempts=1)
+    client = FingertipsClient(
+        settings.fingertips.base_url,
+        connect_timeout=settings.fingertips.probe_timeout_s,
+        read_timeout=settings.fingertips.probe_timeout_s,
+        max_attempts=1,
+    )
     if client.probe(settings.fingertips.probe_timeout_s):
         return "live"
     os.environ["FINGERTIPS_OFFLINE"] = "1"
@@ -92,8 +98,15 @@ def phof_counts(url: str, areas: list[str]) -> list[tuple[str, str, int, int]]:
 
 def warehouse_totals(url: str) -> dict[str, int]:
     engine = make_engine(url)
-    tables = ["core.dim_indicator", "core.dim_area", "core.area_comparator", "core.dim_period",
-              "core.fact_indicator_value", "core.fact_indicator_value_history", "audit.load_batch"]
+    tables = [
+        "core.dim_indicator",
+        "core.dim_area",
+        "core.area_comparator",
+        "core.dim_period",
+        "core.fact_indicator_value",
+        "core.fact_indicator_value_history",
+        "audit.load_batch",
+    ]
     try:
         with engine.connect() as conn:
             return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in tables}
@@ -105,9 +118,11 @@ def cmd_demo(_args: argparse.Namespace) -> int:
     mode = choose_fingertips_mode()
     settings = load_settings()
     if mode == "offline":
-        say(f"Fingertips: the live API ({settings.fingertips.base_url}) cannot be reached from here (one probe, "
+        say(
+            f"Fingertips: the live API ({settings.fingertips.base_url}) cannot be reached from here (one probe, "
             f"{settings.fingertips.probe_timeout_s:g}s), so this demo runs OFFLINE against the local stub server "
-            "with its fixture dataset. Set FINGERTIPS_OFFLINE=0 on a machine with internet to use the live API.")
+            "with its fixture dataset. Set FINGERTIPS_OFFLINE=0 on a machine with internet to use the live API."
+        )
     else:
         say(f"Fingertips: using the live API at {settings.fingertips.base_url}")
     cmd_migrate(_args)
@@ -122,11 +137,15 @@ def cmd_demo(_args: argparse.Namespace) -> int:
     summary = run_summary(engine, getattr(dag_run, "run_id", None))
     engine.dispose()
     say(f"DAG run {getattr(dag_run, 'run_id', '?')}: {state}")
-    say(f"  batches by status: {json.dumps(summary['batches'])}; fact rows inserted {summary['inserted']}, "
-        f"updated {summary['updated']}")
+    say(
+        f"  batches by status: {json.dumps(summary['batches'])}; fact rows inserted {summary['inserted']}, "
+        f"updated {summary['updated']}"
+    )
     for p in summary["problems"]:
-        say(f"  ! batch {p['batch_id']} {p['status']}: {p['error_summary']}"
-            + (f"\n    report: {p['report_path']}" if p.get("report_path") else ""))
+        say(
+            f"  ! batch {p['batch_id']} {p['status']}: {p['error_summary']}"
+            + (f"\n    report: {p['report_path']}" if p.get("report_path") else "")
+        )
 
     say("\nPHOF indicator values in the warehouse for the focus areas:")
     counts = phof_counts(settings.warehouse_url, settings.areas.focus)
@@ -138,9 +157,11 @@ def cmd_demo(_args: argparse.Namespace) -> int:
     say(f"\nWarehouse: {redacted(settings.warehouse_url)}")
     say(f"  landing files:  {settings.landing_dir}")
     say(f"  quarantine:     {settings.quarantine_dir}")
-    say("  query it:       .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
+    say(
+        "  query it:       .venv/bin/python -c \"import duckdb; print(duckdb.connect('"
         f"{settings.warehouse_url.removeprefix('duckdb:///')}', read_only=True)"
-        ".sql('select * from mart.phof_latest limit 5'))\"")
+        ".sql('select * from mart.phof_latest limit 5'))\""
+    )
     say("  Airflow UI:     make up   (http://localhost:8080)")
     ok = state.endswith("success") and all(n > 0 for _, _, n, _ in counts) and len(counts) == len(settings.areas.focus)
     if not ok:
@@ -152,8 +173,10 @@ def cmd_demo(_args: argparse.Namespace) -> int:
 def cmd_up_info(_args: argparse.Namespace) -> int:
     home = Path(os.environ.get("AIRFLOW_HOME", PROJECT_ROOT / "airflow_home"))
     say("Starting Airflow standalone on http://localhost:8080 (Ctrl-C stops it).")
-    say(f"Log in as 'admin'; the password is generated on first start and kept in {home}/"
-        "simple_auth_manager_passwords.json.generated (standalone also prints it below).")
+    say(
+        f"Log in as 'admin'; the password is generated on first start and kept in {home}/"
+        "simple_auth_manager_passwords.json.generated (standalone also prints it below)."
+    )
     if load_settings().fingertips.offline or os.environ.get("FINGERTIPS_OFFLINE") == "1":
         say("FINGERTIPS_OFFLINE is set: DAG runs use the local stub server.")
     return 0
@@ -164,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="public_health.cli", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply warehouse migrations").set_defaults(func=cmd_migrate)
-    sub.add_parser("demo", help="run the pipelines end to end and say where the results are").set_defaults(func=cmd_demo)
+    sub.add_parser("demo", help="run the pipelines end to end and say where the results are").set_defaults(
+        func=cmd_demo
+    )
     sub.add_parser("up-info", help="what `make up` starts and how to log in").set_defaults(func=cmd_up_info)
     args = parser.parse_args(argv)
     try:

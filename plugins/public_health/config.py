@@ -16,7 +16,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PROJECT_ROOT = Path(os.environ.get("PH_PROJECT_ROOT", Path(__file__).resolve().parents[2]))
-CONFIG_DIR = Path(os.environ.get("PH_CONFIG_DIR", PROJECT_ROOT / "config"))
+CONFIG_DIR = PROJECT_ROOT / "config"
+
+
+def config_dir() -> Path:
+    """The configuration folder: ``PH_CONFIG_DIR`` when set (read at each call), else ``config/``."""
+    return Path(os.environ.get("PH_CONFIG_DIR") or CONFIG_DIR)
+
 
 AREA_CODE_PATTERN = r"^[EWSN]\d{8}$"
 
@@ -84,9 +90,18 @@ class AreaSettings(_Strict):
         return v
 
 
+class ReturnsSettings(_Strict):
+    shared_drive: Path
+    settle_seconds: float = Field(ge=0, le=86400)
+    track_from: str = Field(pattern=r"^\d{4}-\d{2}-Q[1-4]$")
+    percent_tolerance_points: float = Field(ge=0, le=100)
+    change_warning_pct: float = Field(gt=0)
+
+
 class ScheduleSettings(_Strict):
     timezone: str
     fingertips_refresh: str
+    provider_returns: str
 
     @field_validator("timezone")
     @classmethod
@@ -99,7 +114,7 @@ class ScheduleSettings(_Strict):
             raise ValueError(f"unknown time zone {v!r}") from exc
         return v
 
-    @field_validator("fingertips_refresh")
+    @field_validator("fingertips_refresh", "provider_returns")
     @classmethod
     def _cron(cls, v: str) -> str:
         if len(v.split()) != 5:
@@ -117,6 +132,7 @@ class Settings(_Strict):
     fingertips: FingertipsSettings
     areas: AreaSettings
     indicator_sets: list[str] = Field(min_length=1)
+    returns: ReturnsSettings
     schedules: ScheduleSettings
     paths: PathSettings
 
@@ -128,6 +144,10 @@ class Settings(_Strict):
     @property
     def output_dir(self) -> Path:
         return _absolute(self.paths.output_dir)
+
+    @property
+    def shared_drive(self) -> Path:
+        return _absolute(self.returns.shared_drive)
 
     @property
     def landing_dir(self) -> Path:
@@ -192,6 +212,9 @@ class IndicatorSet(_Strict):
         return [i.id for i in self.indicators]
 
 
+_config_dir = config_dir
+
+
 def _absolute(p: Path) -> Path:
     return p if p.is_absolute() else PROJECT_ROOT / p
 
@@ -252,10 +275,14 @@ def _env_overrides(raw: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     if "FINGERTIPS_OFFLINE" in env:
         value = env["FINGERTIPS_OFFLINE"].strip().lower()
         if value not in _TRUE | _FALSE:
-            raise ConfigError(f"environment: FINGERTIPS_OFFLINE: expected 1/0/true/false, got {env['FINGERTIPS_OFFLINE']!r}")
+            raise ConfigError(
+                f"environment: FINGERTIPS_OFFLINE: expected 1/0/true/false, got {env['FINGERTIPS_OFFLINE']!r}"
+            )
         raw.setdefault("fingertips", {})["offline"] = value in _TRUE
     if env.get("PH_DATA_DIR"):
         raw.setdefault("paths", {})["data_dir"] = env["PH_DATA_DIR"]
+    if env.get("PH_SHARED_DRIVE"):
+        raw.setdefault("returns", {})["shared_drive"] = env["PH_SHARED_DRIVE"]
     if env.get("PH_OUTPUT_DIR"):
         raw.setdefault("paths", {})["output_dir"] = env["PH_OUTPUT_DIR"]
     return raw
@@ -263,14 +290,14 @@ def _env_overrides(raw: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
 
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """Load ``config/settings.yaml`` (or ``path``) and apply environment overrides."""
-    path = path or CONFIG_DIR / "settings.yaml"
+    path = path or config_dir() / "settings.yaml"
     env = dict(os.environ) if env is None else env
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{_rel(path)}: expected a mapping of keys at the top level")
     settings: Settings = validate_file(Settings, path, _env_overrides(raw, env))
     for name in settings.indicator_sets:
-        set_path = CONFIG_DIR / "indicator_sets" / f"{name}.yaml"
+        set_path = path.parent / "indicator_sets" / f"{name}.yaml"
         if not set_path.exists():
             raise ConfigError(f"{_rel(path)}: indicator_sets: no file {_rel(set_path)} for set {name!r}")
     return settings
@@ -283,7 +310,7 @@ def settings() -> Settings:
 
 
 def load_indicator_set(name: str, config_dir: Path | None = None) -> IndicatorSet:
-    path = (config_dir or CONFIG_DIR) / "indicator_sets" / f"{name}.yaml"
+    path = (config_dir or _config_dir()) / "indicator_sets" / f"{name}.yaml"
     ind_set: IndicatorSet = validate_file(IndicatorSet, path)
     if ind_set.name != name:
         raise ConfigError(f"{_rel(path)}: name: must equal the file name {name!r} (got {ind_set.name!r})")

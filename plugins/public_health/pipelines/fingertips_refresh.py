@@ -8,7 +8,6 @@ frames travel between steps as files: the landing CSV (raw, kept) and a staged P
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import datetime
@@ -17,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from public_health.config import Settings, load_indicator_sets
+from public_health.config import Settings, config_dir, load_indicator_sets
 from public_health.warehouse import audit
 from public_health.warehouse.audit import RunContext
 from public_health.warehouse.phof import load_indicator_values, replace_comparators, upsert_areas, upsert_indicators
@@ -55,7 +54,7 @@ def configured_indicators(settings: Settings) -> tuple[dict[int, dict[str, Any]]
     """Indicators named in the configured sets: id -> {phof_code, name, sets}; and profile ids to expand."""
     listed: dict[int, dict[str, Any]] = {}
     profiles: list[int] = []
-    for ind_set in load_indicator_sets(settings.indicator_sets):
+    for ind_set in load_indicator_sets(settings.indicator_sets, config_dir()):
         if ind_set.profile_id is not None:
             profiles.append(ind_set.profile_id)
         for ref in ind_set.indicators:
@@ -96,23 +95,48 @@ def sync_metadata(settings: Settings, engine: Engine, client: Any | None = None)
 
     comparators: list[dict[str, Any]] = []
     for a in parents + children:
-        comparators.append({"area_code": a.code, "comparator_code": england_code, "kind": "england", "rank": 1,
-                            "source": "Fingertips: England"})
+        comparators.append(
+            {
+                "area_code": a.code,
+                "comparator_code": england_code,
+                "kind": "england",
+                "rank": 1,
+                "source": "Fingertips: England",
+            }
+        )
     for a in children:
         if a.code in parent_of:
-            comparators.append({"area_code": a.code, "comparator_code": parent_of[a.code], "kind": "region",
-                                "rank": 1, "source": f"Fingertips parent_to_child_areas (area type {fs.parent_area_type_id})"})
+            comparators.append(
+                {
+                    "area_code": a.code,
+                    "comparator_code": parent_of[a.code],
+                    "kind": "region",
+                    "rank": 1,
+                    "source": f"Fingertips parent_to_child_areas (area type {fs.parent_area_type_id})",
+                }
+            )
     neighbours_found = 0
     for code in settings.areas.focus:
-        for rank, nn in enumerate(client.nearest_neighbours(code, fs.child_area_type_id, fs.nearest_neighbour_type_id), 1):
-            comparators.append({"area_code": code, "comparator_code": nn.code, "kind": "nearest_neighbour",
-                                "rank": rank, "source": f"Fingertips nearest neighbours type {fs.nearest_neighbour_type_id} (CIPFA)"})
+        for rank, nn in enumerate(
+            client.nearest_neighbours(code, fs.child_area_type_id, fs.nearest_neighbour_type_id), 1
+        ):
+            comparators.append(
+                {
+                    "area_code": code,
+                    "comparator_code": nn.code,
+                    "kind": "nearest_neighbour",
+                    "rank": rank,
+                    "source": f"Fingertips nearest neighbours type {fs.nearest_neighbour_type_id} (CIPFA)",
+                }
+            )
             neighbours_found += 1
 
     listed, profiles = configured_indicators(settings)
     sets_of: dict[int, set[str]] = {i: set(v["sets"]) for i, v in listed.items()}
     for profile_id in profiles:
-        profile_sets = [s.name for s in load_indicator_sets(settings.indicator_sets) if s.profile_id == profile_id]
+        profile_sets = [
+            s.name for s in load_indicator_sets(settings.indicator_sets, config_dir()) if s.profile_id == profile_id
+        ]
         for i in client.profile_indicator_ids(profile_id):
             sets_of.setdefault(int(i), set()).update(profile_sets)
     wanted = sorted(sets_of)
@@ -190,8 +214,10 @@ def select_batches(
                 f"indicator_ids {unknown} are not tracked indicators (config/indicator_sets); tracked ids include "
                 f"{sorted(tracked)[:10]}"
             )
-        slices = [sorted(set(indicator_ids))[i : i + settings.fingertips.batch_size]
-                  for i in range(0, len(set(indicator_ids)), settings.fingertips.batch_size)]
+        slices = [
+            sorted(set(indicator_ids))[i : i + settings.fingertips.batch_size]
+            for i in range(0, len(set(indicator_ids)), settings.fingertips.batch_size)
+        ]
     else:
         ids = sorted(tracked)
         size = settings.fingertips.batch_size
@@ -208,22 +234,34 @@ def select_batches(
             batches.append({"indicator_ids": ids, "upload_dates": upload_dates, "url": all_data_url(settings, ids)})
             continue
         batch_id = audit.start_batch(
-            engine, source=SOURCE, source_ref=all_data_url(settings, ids), sha256=None, landing_path=None, run=run,
+            engine,
+            source=SOURCE,
+            source_ref=all_data_url(settings, ids),
+            sha256=None,
+            landing_path=None,
+            run=run,
             details={"indicator_ids": ids, "reason": "no Fingertips upload since the last load"},
         )
         with engine.begin() as conn:
-            audit.finish_batch(conn, batch_id, status="unchanged", rows_read=0, rows_inserted=0, rows_updated=0,
-                               rows_unchanged=0)
-    log.info("%d of %d batches due (full_refresh=%s, indicator_ids=%s)", len(batches), len(slices), full_refresh,
-             indicator_ids)
+            audit.finish_batch(
+                conn, batch_id, status="unchanged", rows_read=0, rows_inserted=0, rows_updated=0, rows_unchanged=0
+            )
+    log.info(
+        "%d of %d batches due (full_refresh=%s, indicator_ids=%s)",
+        len(batches),
+        len(slices),
+        full_refresh,
+        indicator_ids,
+    )
     return batches
 
 
 # 3. Download ------------------------------------------------------------------------------------
 
 
-def download_batch(settings: Settings, engine: Engine, batch: dict[str, Any], run: RunContext,
-                   client: Any | None = None) -> dict[str, Any]:
+def download_batch(
+    settings: Settings, engine: Engine, batch: dict[str, Any], run: RunContext, client: Any | None = None
+) -> dict[str, Any]:
     """Stream the batch's all_data CSV to the landing area. A failure is recorded in audit, then raised."""
     client = client or _client(settings)
     fs = settings.fingertips
@@ -233,10 +271,18 @@ def download_batch(settings: Settings, engine: Engine, batch: dict[str, Any], ru
             batch["indicator_ids"], fs.child_area_type_id, fs.parent_area_type_id, settings.landing_dir / SOURCE
         )
     except Exception as exc:
-        batch_id = audit.start_batch(engine, source=SOURCE, source_ref=batch["url"], sha256=None, landing_path=None,
-                                     run=run, details={"indicator_ids": batch["indicator_ids"]})
-        audit.fail_batch(engine, batch_id, f"download failed: {exc}",
-                         timings={"download_s": time.perf_counter() - started})
+        batch_id = audit.start_batch(
+            engine,
+            source=SOURCE,
+            source_ref=batch["url"],
+            sha256=None,
+            landing_path=None,
+            run=run,
+            details={"indicator_ids": batch["indicator_ids"]},
+        )
+        audit.fail_batch(
+            engine, batch_id, f"download failed: {exc}", timings={"download_s": time.perf_counter() - started}
+        )
         raise
     return {
         **batch,
@@ -261,26 +307,60 @@ def validate_batch(settings: Settings, engine: Engine, landed: dict[str, Any], r
     path = Path(landed["landing_path"])
     details = {"indicator_ids": landed["indicator_ids"], "size_bytes": landed["size_bytes"]}
     previous = audit.latest_content(engine, SOURCE, landed["url"])
-    batch_id = audit.start_batch(engine, source=SOURCE, source_ref=landed["url"], sha256=landed["sha256"],
-                                 landing_path=str(path), run=run, details=details)
+    batch_id = audit.start_batch(
+        engine,
+        source=SOURCE,
+        source_ref=landed["url"],
+        sha256=landed["sha256"],
+        landing_path=str(path),
+        run=run,
+        details=details,
+    )
     timings = {"download_s": landed.get("download_s", 0.0)}
     if previous == landed["sha256"]:
         with engine.begin() as conn:
-            audit.finish_batch(conn, batch_id, status="unchanged", rows_read=0, rows_inserted=0, rows_updated=0,
-                               rows_unchanged=0, timings=timings)
-        log.info("batch %s: content %s… is what was last loaded from %s: nothing to do", batch_id,
-                 landed["sha256"][:12], landed["url"])
+            audit.finish_batch(
+                conn,
+                batch_id,
+                status="unchanged",
+                rows_read=0,
+                rows_inserted=0,
+                rows_updated=0,
+                rows_unchanged=0,
+                timings=timings,
+            )
+        log.info(
+            "batch %s: content %s… is what was last loaded from %s: nothing to do",
+            batch_id,
+            landed["sha256"][:12],
+            landed["url"],
+        )
         return {**landed, "batch_id": batch_id, "status": "unchanged"}
 
     def send_to_quarantine(error: str | None, outcome: Any = None) -> dict[str, Any]:
-        report = quarantine(path, settings.quarantine_dir, source=SOURCE, source_ref=landed["url"],
-                            sha256=landed["sha256"], batch_id=batch_id, outcome=outcome, error=error)
+        report = quarantine(
+            path,
+            settings.quarantine_dir,
+            source=SOURCE,
+            source_ref=landed["url"],
+            sha256=landed["sha256"],
+            batch_id=batch_id,
+            outcome=outcome,
+            error=error,
+        )
         summary = error or outcome.summary()
         with engine.begin() as conn:
             if outcome is not None:
                 audit.record_dq(conn, batch_id, outcome)
-            audit.finish_batch(conn, batch_id, status="quarantined", rows_read=outcome.rows if outcome else None,
-                               error_summary=summary[:4000], report_path=str(report), timings=timings)
+            audit.finish_batch(
+                conn,
+                batch_id,
+                status="quarantined",
+                rows_read=outcome.rows if outcome else None,
+                error_summary=summary[:4000],
+                report_path=str(report),
+                timings=timings,
+            )
         log.error("batch %s quarantined: %s (report: %s)", batch_id, summary, report)
         return {**landed, "batch_id": batch_id, "status": "quarantined", "report": str(report), "error": summary}
 
@@ -299,7 +379,8 @@ def validate_batch(settings: Settings, engine: Engine, landed: dict[str, Any], r
     with engine.connect() as conn:
         known_areas = [r[0] for r in conn.execute(text("SELECT area_code FROM core.dim_area"))]
     outcome = validate_frame(
-        SUITE, frame,
+        SUITE,
+        frame,
         {"known_area_codes": known_areas, "requested_indicator_ids": [int(i) for i in landed["indicator_ids"]]},
     )
     timings["validate_s"] = time.perf_counter() - t
@@ -311,8 +392,15 @@ def validate_batch(settings: Settings, engine: Engine, landed: dict[str, Any], r
     frame.drop(columns=["period_parses"]).to_parquet(staged, index=False)
     with engine.begin() as conn:
         audit.record_dq(conn, batch_id, outcome)
-    return {**landed, "batch_id": batch_id, "status": "validated", "staged_path": str(staged),
-            "rows": len(frame), "warnings": len(outcome.warnings), "timings": timings}
+    return {
+        **landed,
+        "batch_id": batch_id,
+        "status": "validated",
+        "staged_path": str(staged),
+        "rows": len(frame),
+        "warnings": len(outcome.warnings),
+        "timings": timings,
+    }
 
 
 # 5. Load ----------------------------------------------------------------------------------------
@@ -327,14 +415,20 @@ def load_batch(settings: Settings, engine: Engine, item: dict[str, Any]) -> dict
     frame = pd.read_parquet(item["staged_path"], dtype_backend="numpy_nullable")
     uploads = {int(k): (datetime.fromisoformat(v) if v else None) for k, v in item["upload_dates"].items()}
     try:
-        counts = load_indicator_values(engine, item["batch_id"], frame, indicator_upload_dates=uploads,
-                                       timings=item.get("timings"))
+        counts = load_indicator_values(
+            engine, item["batch_id"], frame, indicator_upload_dates=uploads, timings=item.get("timings")
+        )
     except Exception as exc:
         audit.fail_batch(engine, item["batch_id"], f"load failed, nothing loaded: {exc}")
         raise
     Path(item["staged_path"]).unlink(missing_ok=True)
-    return {**{k: v for k, v in item.items() if k != "staged_path"}, "status": counts.status,
-            "inserted": counts.inserted, "updated": counts.updated, "unchanged": counts.unchanged}
+    return {
+        **{k: v for k, v in item.items() if k != "staged_path"},
+        "status": counts.status,
+        "inserted": counts.inserted,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+    }
 
 
 # 6. Summary -------------------------------------------------------------------------------------
@@ -366,7 +460,3 @@ def run_summary(engine: Engine, run_id: str | None) -> dict[str, Any]:
         "updated": sum(int(r.upd) for r in rows),
         "problems": [dict(p._mapping) for p in problems],
     }
-
-
-def describe(summary: dict[str, Any]) -> str:
-    return json.dumps(summary, indent=2, default=str)

@@ -172,8 +172,12 @@ def validate_frame(
     result = batch.validate(
         suite,
         expectation_parameters=parameters or {},
-        result_format={"result_format": "COMPLETE", "partial_unexpected_count": MAX_EXAMPLES,
-                       "include_unexpected_rows": False, "return_unexpected_index_query": False},
+        result_format={
+            "result_format": "COMPLETE",
+            "partial_unexpected_count": MAX_EXAMPLES,
+            "include_unexpected_rows": False,
+            "return_unexpected_index_query": False,
+        },
     )
 
     outcomes: list[ExpectationOutcome] = []
@@ -195,8 +199,12 @@ def validate_frame(
                 idx = indices[j]
                 if isinstance(idx, dict):
                     idx = idx.get("index", next(iter(idx.values()), None))
-                if isinstance(idx, int):
+                if isinstance(idx, bool):
+                    pass
+                elif isinstance(idx, int):
                     example[row_label] = idx + row_offset
+                elif isinstance(idx, str):  # a frame indexed by location (e.g. "KPIs!F7")
+                    example[row_label] = idx
             examples.append(example)
         error_text = None
         if r.exception_info and r.exception_info.get("raised_exception"):

@@ -102,7 +102,9 @@ def finish_batch(
 
 
 def record_dq(conn: Connection, batch_id: int, outcome: ValidationOutcome) -> None:
-    conn.execute(text("DELETE FROM audit.dq_result WHERE batch_id = :b AND suite = :s"), {"b": batch_id, "s": outcome.suite})
+    conn.execute(
+        text("DELETE FROM audit.dq_result WHERE batch_id = :b AND suite = :s"), {"b": batch_id, "s": outcome.suite}
+    )
     rows = [
         {
             "b": batch_id,

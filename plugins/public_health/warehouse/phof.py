@@ -22,27 +22,11 @@ from sqlalchemy.engine import Connection
 from public_health.periods import parse_period
 
 from .audit import finish_batch, now
-from .bulk import stage_table
+from .merge import merge_with_history
 
 log = logging.getLogger(__name__)
 
 KEY_COLUMNS = ("indicator_id", "area_code", "sex", "age", "category_type", "category", "period_label")
-VALUE_COLUMNS = (
-    "value",
-    "lower_ci_95",
-    "upper_ci_95",
-    "lower_ci_99_8",
-    "upper_ci_99_8",
-    "count",
-    "denominator",
-    "value_note",
-    "recent_trend",
-    "compared_to_england",
-    "compared_to_parent",
-    "compared_to_parent_label",
-    "compared_to_goal",
-    "time_period_sortable",
-)
 FACT_SPEC: list[tuple[str, str]] = [
     ("indicator_id", "INTEGER"),
     ("area_code", "VARCHAR"),
@@ -89,21 +73,11 @@ def facts_table(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(out[[c for c, _ in FACT_SPEC]], preserve_index=False)
 
 
-def _key_join(a: str, b: str) -> str:
-    return " AND ".join(f"{a}.{k} = {b}.{k}" for k in KEY_COLUMNS)
-
-
-def _changed(a: str, b: str) -> str:
-    return "(" + " OR ".join(f"{a}.{c} IS DISTINCT FROM {b}.{c}" for c in VALUE_COLUMNS) + ")"
-
-
 def upsert_periods(conn: Connection, labels: Iterable[str]) -> int:
     rows = []
     for label in sorted(set(labels)):
         p = parse_period(label)
-        rows.append(
-            {"l": label, "k": p.sort_key, "s": p.start, "e": p.end, "g": p.granularity, "y": p.years}
-        )
+        rows.append({"l": label, "k": p.sort_key, "s": p.start, "e": p.end, "g": p.granularity, "y": p.years})
     if rows:
         conn.execute(
             text(
@@ -117,45 +91,15 @@ def upsert_periods(conn: Connection, labels: Iterable[str]) -> int:
 
 def merge_facts(conn: Connection, batch_id: int, facts: pa.Table) -> tuple[int, int]:
     """Merge staged facts into core; returns (inserted, updated). Runs in the caller's transaction."""
-    stage_table(conn, "stg_fact_indicator_value", FACT_SPEC, facts)
-    cols = ", ".join(c for c, _ in FACT_SPEC)
-    f_cols = ", ".join(f"f.{c}" for c, _ in FACT_SPEC)
-    s_cols = ", ".join(f"s.{c}" for c, _ in FACT_SPEC)
-    params = {"batch": batch_id}
-    conn.execute(
-        text(
-            f"INSERT INTO core.fact_indicator_value_history ({cols}, batch_id, superseded_by_batch_id)"
-            f" SELECT {f_cols}, f.batch_id, :batch FROM core.fact_indicator_value f"
-            f" JOIN stg_fact_indicator_value s ON {_key_join('f', 's')} WHERE {_changed('f', 's')}"
-        ),
-        params,
+    return merge_with_history(
+        conn,
+        table="core.fact_indicator_value",
+        history_table="core.fact_indicator_value_history",
+        spec=FACT_SPEC,
+        key_columns=KEY_COLUMNS,
+        batch_id=batch_id,
+        data=facts,
     )
-    updated = conn.execute(
-        text("SELECT count(*) FROM core.fact_indicator_value_history WHERE superseded_by_batch_id = :batch"),
-        params,
-    ).scalar_one()
-    if updated:
-        sets = ", ".join(f"{c} = s.{c}" for c in VALUE_COLUMNS)
-        conn.execute(
-            text(
-                f"UPDATE core.fact_indicator_value AS f SET {sets}, batch_id = :batch"
-                f" FROM stg_fact_indicator_value s WHERE {_key_join('f', 's')} AND {_changed('f', 's')}"
-            ),
-            params,
-        )
-    conn.execute(
-        text(
-            f"INSERT INTO core.fact_indicator_value ({cols}, batch_id)"
-            f" SELECT {s_cols}, :batch FROM stg_fact_indicator_value s"
-            f" WHERE NOT EXISTS (SELECT 1 FROM core.fact_indicator_value f WHERE {_key_join('f', 's')})"
-        ),
-        params,
-    )
-    touched = conn.execute(
-        text("SELECT count(*) FROM core.fact_indicator_value WHERE batch_id = :batch"), params
-    ).scalar_one()
-    conn.exec_driver_sql("DROP TABLE IF EXISTS stg_fact_indicator_value")
-    return int(touched) - int(updated), int(updated)
 
 
 def load_indicator_values(
@@ -175,13 +119,12 @@ def load_indicator_values(
         ids = sorted(int(i) for i in frame["indicator_id"].dropna().unique())
         for indicator_id in ids:
             conn.execute(
-                text(
-                    "UPDATE core.dim_indicator SET loaded_data_upload = :u, updated_at = :t"
-                    " WHERE indicator_id = :i"
-                ),
+                text("UPDATE core.dim_indicator SET loaded_data_upload = :u, updated_at = :t WHERE indicator_id = :i"),
                 {"u": indicator_upload_dates.get(indicator_id), "t": now(), "i": indicator_id},
             )
-        counts = LoadCounts(len(frame), inserted, updated, len(frame) - inserted - updated, time.perf_counter() - started)
+        counts = LoadCounts(
+            len(frame), inserted, updated, len(frame) - inserted - updated, time.perf_counter() - started
+        )
         finish_batch(
             conn,
             batch_id,
@@ -194,7 +137,12 @@ def load_indicator_values(
         )
     log.info(
         "batch %s: %s rows read, %s inserted, %s updated, %s unchanged in %.2fs",
-        batch_id, counts.rows_read, inserted, updated, counts.unchanged, counts.seconds,
+        batch_id,
+        counts.rows_read,
+        inserted,
+        updated,
+        counts.unchanged,
+        counts.seconds,
     )
     return counts
 
@@ -210,7 +158,8 @@ def upsert_areas(conn: Connection, areas: Sequence[Mapping[str, Any]]) -> int:
     conn.execute(
         text(
             "INSERT INTO core.dim_area (area_code, area_name, short_name, area_type_id, area_type, parent_area_code,"
-            " updated_at) VALUES (:area_code, :area_name, :short_name, :area_type_id, :area_type, :parent_area_code, :t)"
+            " updated_at)"
+            " VALUES (:area_code, :area_name, :short_name, :area_type_id, :area_type, :parent_area_code, :t)"
             " ON CONFLICT (area_code) DO UPDATE SET area_name = excluded.area_name, short_name = excluded.short_name,"
             " area_type_id = excluded.area_type_id, area_type = excluded.area_type,"
             " parent_area_code = COALESCE(excluded.parent_area_code, core.dim_area.parent_area_code),"
@@ -250,8 +199,18 @@ def upsert_indicators(conn: Connection, indicators: Sequence[Mapping[str, Any]])
     if not indicators:
         return 0
     t = now()
-    cols = ["phof_code", "name", "definition", "unit", "value_type", "polarity", "polarity_code", "source",
-            "last_data_upload", "indicator_sets"]
+    cols = [
+        "phof_code",
+        "name",
+        "definition",
+        "unit",
+        "value_type",
+        "polarity",
+        "polarity_code",
+        "source",
+        "last_data_upload",
+        "indicator_sets",
+    ]
     sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
     changed = " OR ".join(f"core.dim_indicator.{c} IS DISTINCT FROM excluded.{c}" for c in cols)
     conn.execute(
