@@ -1,0 +1,196 @@
+"""Parse the Fingertips ``all_data/csv`` CSV into a typed pandas frame.
+
+The header is checked first (missing columns are named); the body is read with pyarrow's multithreaded CSV
+reader, every column as text, and the numeric columns are then cast; a value that is not a number is
+reported with its file, line, column and text. The comparator column whose name follows the parent area
+type (``Compared to Region value or percentiles``, ``Compared to percentiles`` when the parent is England)
+becomes ``compared_to_parent``, with the area type recorded in ``compared_to_parent_label``.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+log = logging.getLogger(__name__)
+
+
+class FingertipsParseError(ValueError):
+    """The file is not a Fingertips all_data CSV as expected. The message names the file (and line)."""
+
+
+# Real header name -> output column, in output order (the parent comparator is handled separately).
+_STRING = "string"
+_INT = "int"
+_FLOAT = "float"
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "Indicator ID", "Indicator Name", "Parent Code", "Parent Name", "Area Code", "Area Name", "Area Type", "Sex",
+    "Age", "Category Type", "Category", "Time period", "Value", "Lower CI 95.0 limit", "Upper CI 95.0 limit",
+    "Lower CI 99.8 limit", "Upper CI 99.8 limit", "Count", "Denominator", "Value note", "Recent Trend",
+    "Compared to England value or percentiles",
+)
+OPTIONAL_COLUMNS: tuple[str, ...] = ("Time period Sortable", "New data", "Compared to goal", "Time period range")
+ENGLAND_COMPARATOR = "Compared to England value or percentiles"
+_PARENT_COMPARATOR = re.compile(r"^Compared to (?:(?P<label>.+) value or percentiles|percentiles)$")
+_ALIASES = {"Target data": "Compared to goal"}  # older API versions
+
+OUTPUT_COLUMNS: list[tuple[str, str, str | None]] = [
+    # (output name, kind, source header or None for derived)
+    ("indicator_id", _INT, "Indicator ID"),
+    ("indicator_name", _STRING, "Indicator Name"),
+    ("parent_code", _STRING, "Parent Code"),
+    ("parent_name", _STRING, "Parent Name"),
+    ("area_code", _STRING, "Area Code"),
+    ("area_name", _STRING, "Area Name"),
+    ("area_type", _STRING, "Area Type"),
+    ("sex", _STRING, "Sex"),
+    ("age", _STRING, "Age"),
+    ("category_type", _STRING, "Category Type"),
+    ("category", _STRING, "Category"),
+    ("time_period", _STRING, "Time period"),
+    ("time_period_sortable", _INT, "Time period Sortable"),
+    ("value", _FLOAT, "Value"),
+    ("lower_ci_95", _FLOAT, "Lower CI 95.0 limit"),
+    ("upper_ci_95", _FLOAT, "Upper CI 95.0 limit"),
+    ("lower_ci_99_8", _FLOAT, "Lower CI 99.8 limit"),
+    ("upper_ci_99_8", _FLOAT, "Upper CI 99.8 limit"),
+    ("count", _FLOAT, "Count"),
+    ("denominator", _FLOAT, "Denominator"),
+    ("value_note", _STRING, "Value note"),
+    ("recent_trend", _STRING, "Recent Trend"),
+    ("compared_to_england", _STRING, ENGLAND_COMPARATOR),
+    ("compared_to_parent", _STRING, None),
+    ("compared_to_parent_label", _STRING, None),
+    ("compared_to_goal", _STRING, "Compared to goal"),
+    ("new_data", _STRING, "New data"),
+    ("time_period_range", _STRING, "Time period range"),
+]
+# Empty text stays "" (not NA) in these columns; elsewhere an empty field is NA.
+_KEEP_EMPTY = {"category_type", "category"}
+
+_NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+_INTEGER = r"^\s*[-+]?\d+\s*$"
+
+_PANDAS_TYPES = {pa.string(): pd.StringDtype("pyarrow"), pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype()}
+
+
+def _where(path: Path, source_url: str | None) -> str:
+    return f"{path}" + (f" (downloaded from {source_url})" if source_url else "")
+
+
+def _read_header(path: Path, source_url: str | None) -> list[str] | None:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError as exc:
+        raise FingertipsParseError(f"{_where(path, source_url)}: line 1: not UTF-8 text ({exc})") from exc
+    if not first.strip():
+        return None
+    header = next(csv.reader([first]))
+    return [h.strip() for h in header]
+
+
+def _empty_frame() -> pd.DataFrame:
+    data = {}
+    for name, kind, _ in OUTPUT_COLUMNS:
+        dtype = {"string": pd.StringDtype("pyarrow"), "int": pd.Int64Dtype(), "float": pd.Float64Dtype()}[kind]
+        data[name] = pd.Series([], dtype=dtype)
+    return pd.DataFrame(data)
+
+
+def _cast(col: pa.ChunkedArray, kind: str, header_name: str, path: Path, source_url: str | None) -> pa.ChunkedArray:
+    trimmed = pc.utf8_trim_whitespace(col)
+    nulled = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    target = pa.int64() if kind == _INT else pa.float64()
+    try:
+        return pc.cast(nulled, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        pattern = _INTEGER if kind == _INT else _NUMBER
+        ok = pc.or_(pc.is_null(nulled), pc.match_substring_regex(nulled, pattern)).combine_chunks()
+        bad = pc.index(ok, False).as_py()
+        if bad is None or bad < 0:
+            raise FingertipsParseError(
+                f"{_where(path, source_url)}: column {header_name!r}: values are not "
+                f"{'whole numbers' if kind == _INT else 'numbers'} ({exc})"
+            ) from exc
+        value = col[bad].as_py()
+        expected = "a whole number" if kind == _INT else "a number (or an empty field)"
+        raise FingertipsParseError(
+            f"{_where(path, source_url)}: line {bad + 2}: column {header_name!r}: {value!r} is not {expected}"
+        ) from None
+
+
+def parse_all_data_csv(path: Path, source_url: str | None = None) -> pd.DataFrame:
+    """Read a Fingertips all_data CSV; see the module docstring. Raises FingertipsParseError."""
+    path = Path(path)
+    if not path.exists():
+        raise FingertipsParseError(f"{_where(path, source_url)}: file not found")
+    header = _read_header(path, source_url)
+    if header is None:
+        log.info("%s is empty: no rows", path)
+        return _empty_frame()
+    header = [_ALIASES.get(h, h) for h in header]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise FingertipsParseError(f"{_where(path, source_url)}: line 1: columns named more than once: {dupes}")
+    parent_cols = [h for h in header if h != ENGLAND_COMPARATOR and _PARENT_COMPARATOR.match(h)]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if not parent_cols:
+        missing.append("Compared to <parent area type> value or percentiles")
+    if missing:
+        raise FingertipsParseError(
+            f"{_where(path, source_url)}: line 1: the header lacks required Fingertips column(s) {missing}; "
+            f"expected the all_data CSV header (found {header})"
+        )
+    if len(parent_cols) > 1:
+        raise FingertipsParseError(f"{_where(path, source_url)}: line 1: more than one parent comparator column: "
+                                   f"{parent_cols}")
+    parent_col = parent_cols[0]
+    match = _PARENT_COMPARATOR.match(parent_col)
+    parent_label = match.group("label") if match else None
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=16 << 20, encoding="utf8"),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise FingertipsParseError(
+            f"{_where(path, source_url)}: not a well-formed CSV with the {len(header)} columns of its header: {exc}"
+        ) from exc
+    n = table.num_rows
+    columns: dict[str, pa.ChunkedArray | pa.Array] = {}
+    for name, kind, source in OUTPUT_COLUMNS:
+        if name == "compared_to_parent":
+            source = parent_col
+        if name == "compared_to_parent_label":
+            columns[name] = pa.array([parent_label] * n, pa.string()) if parent_label else pa.nulls(n, pa.string())
+            continue
+        if source is None or source not in header:
+            columns[name] = pa.nulls(n, pa.int64() if kind == _INT else pa.float64() if kind == _FLOAT else pa.string())
+            continue
+        col = table.column(source)
+        if kind == _STRING:
+            if name not in _KEEP_EMPTY:
+                col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+            columns[name] = col
+        else:
+            columns[name] = _cast(col, kind, source, path, source_url)
+    out = pa.table(columns)
+    frame = out.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    log.info("parsed %s: %d rows, %d indicators; parent comparator %r", path.name, len(frame),
+             frame["indicator_id"].nunique(), parent_col)
+    return frame
