@@ -134,7 +134,7 @@ def fingertips_refresh():
 
     @task(outlets=[PHOF_FACTS], trigger_rule="all_done")
     def publish() -> dict:
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
         from public_health.pipelines.fingertips_refresh import run_summary
@@ -157,7 +157,7 @@ def fingertips_refresh():
 
     @task(trigger_rule="all_done")
     def summarise() -> dict:
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
         from public_health.pipelines.fingertips_refresh import run_summary

@@ -94,6 +94,7 @@ class ReturnsSettings(_Strict):
     shared_drive: Path
     settle_seconds: float = Field(ge=0, le=86400)
     track_from: str = Field(pattern=r"^\d{4}-\d{2}-Q[1-4]$")
+    track_until: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-Q[1-4]$")
     percent_tolerance_points: float = Field(ge=0, le=100)
     change_warning_pct: float = Field(gt=0)
 

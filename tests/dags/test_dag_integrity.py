@@ -45,16 +45,19 @@ def test_dags_are_documented_owned_and_retry(dagbag):
             assert task.retries is not None
 
 
+def _cron(timetable):
+    """The cron timetable of a DAG (asset-or-time schedules wrap one), or None."""
+    if getattr(timetable, "expression", None):
+        return timetable
+    inner = getattr(timetable, "timetable", None)
+    return inner if getattr(inner, "expression", None) else None
+
+
 def test_schedules_are_time_zone_aware(dagbag):
     for dag_id, dag in dagbag.dags.items():
-        timetable = dag.timetable
-        tz = getattr(timetable, "_timezone", None) or getattr(timetable, "timezone", None)
-        if tz is None and hasattr(timetable, "timetable"):  # asset-or-time schedules wrap a time table
-            inner = timetable.timetable
-            tz = getattr(inner, "_timezone", None) or getattr(inner, "timezone", None)
-        if dag.timetable.summary in ("None", "Asset"):
-            continue
-        assert tz is not None and str(getattr(tz, "name", tz)) == "Europe/London", f"{dag_id}: {timetable!r}"
+        cron = _cron(dag.timetable)
+        assert cron is not None, f"{dag_id} has no time-based schedule"
+        assert str(cron.timezone) == "Europe/London", f"{dag_id}: {cron.timezone!r}"
         assert dag.start_date.tzinfo is not None
 
 
@@ -62,9 +65,17 @@ def test_nightly_fingertips_dag_shape(dagbag):
     dag = dagbag.dags["fingertips_refresh"]
     assert dag.max_active_runs == 1
     assert dag.catchup is False
-    assert dag.timetable.summary == "0 2 * * *"
+    assert dag.timetable.expression == "0 2 * * *"
     assert set(dag.params.keys()) == {"full_refresh", "indicator_ids"}
     assert {"sync_metadata", "select_batches", "download", "validate", "load", "publish", "summarise"} <= set(dag.task_ids)
+
+
+def test_provider_returns_dag_shape(dagbag):
+    dag = dagbag.dags["provider_returns"]
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert dag.timetable.expression == "*/30 * * * *"
+    assert {"sync_config", "scan", "process", "publish", "summarise"} <= set(dag.task_ids)
+    assert dag.get_task("process").pool == "warehouse"
 
 
 def test_dag_folder_parses_fast_and_without_heavy_imports():
@@ -72,8 +83,8 @@ def test_dag_folder_parses_fast_and_without_heavy_imports():
     code = f"""
 import json, sys, time
 import airflow.sdk  # the processor has Airflow loaded already
-before = set(sys.modules)
 from airflow.dag_processing.dagbag import DagBag
+before = set(sys.modules)
 t = time.perf_counter()
 bag = DagBag(dag_folder={str(ROOT / 'dags')!r})
 elapsed = time.perf_counter() - t

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from public_health.config import ConfigError, load_indicator_set, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlsxwriter
+
 from public_health.returns.parse import (
     FRAME_COLUMNS,
     KpiValue,

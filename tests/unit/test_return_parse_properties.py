@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import IllegalCharacterError
+
 from public_health.returns.parse import MISSING_REASONS, ReturnParseError, parse_return, parse_value
 from public_health.returns.template import KPI_FIRST_ROW, KPI_SHEET, SHEETS, value_column, write_template
 

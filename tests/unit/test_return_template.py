@@ -8,6 +8,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
 from public_health.returns.parse import parse_return
 from public_health.returns.template import (
     ACTIONS_SHEET,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from public_health.config import CONFIG_DIR, ConfigError
 from public_health.returns.services import ServiceConfigError, load_service, load_services
 

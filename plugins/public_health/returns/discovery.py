@@ -1,0 +1,114 @@
+"""Finding provider returns on the shared drive, and copying them to the landing area.
+
+The shared drive is only ever read. A file is a candidate when it looks like a return (``.xlsx``,
+``.xlsm``, ``.xls``, ``.csv``) and is not a lock, temporary or hidden file; it is *ready* once its
+size and modification time have stood still for the settle time (a provider may still be saving it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Candidate:
+    path: Path          # absolute path on the shared drive
+    relative: str       # path relative to the shared-drive root (how people name it)
+    size: int
+    mtime: float        # seconds since the epoch
+
+
+@dataclass(frozen=True)
+class Discovery:
+    ready: list[Candidate]
+    settling: list[Candidate]
+    ignored: list[tuple[str, str]]  # (relative path, why)
+
+
+def ignore_reason(relative: Path) -> str | None:
+    """Why a file is not a return to read, or None when it may be one."""
+    for part in relative.parts[:-1]:
+        if part.startswith("."):
+            return "inside a hidden folder"
+    name = relative.name
+    if name.startswith("~$"):
+        return "Office lock file (the workbook is open somewhere)"
+    if name.startswith("."):
+        return "hidden file"
+    lowered = name.lower()
+    if lowered.endswith((".tmp", ".part", ".crdownload", "~")):
+        return "temporary file (still being written)"
+    if not lowered.endswith(RETURN_SUFFIXES):
+        return f"not a return file type ({', '.join(RETURN_SUFFIXES)})"
+    return None
+
+
+def discover(root: Path, settle_seconds: float, now: float | None = None) -> Discovery:
+    """Walk ``root`` recursively; sort files into ready, still settling, and ignored."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"shared drive {root} does not exist or is not a folder (config returns.shared_drive)")
+    now = time.time() if now is None else now
+    ready: list[Candidate] = []
+    settling: list[Candidate] = []
+    ignored: list[tuple[str, str]] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            relative = path.relative_to(root)
+            reason = ignore_reason(relative)
+            if reason:
+                ignored.append((str(relative), reason))
+                continue
+            try:
+                st = path.stat()
+            except FileNotFoundError:   # removed while we looked
+                continue
+            candidate = Candidate(path, str(relative), st.st_size, st.st_mtime)
+            if now - st.st_mtime < settle_seconds or st.st_size == 0:
+                settling.append(candidate)
+            else:
+                ready.append(candidate)
+    ready.sort(key=lambda c: (c.mtime, c.relative))
+    return Discovery(ready, settling, ignored)
+
+
+def land(candidate: Candidate, landing_root: Path) -> tuple[Path, str] | None:
+    """Copy a ready file to ``landing_root/<sha16>/<name>`` hashing as it goes; (landing path, sha256).
+
+    Returns None when the file changed while being copied (it is still being written): it is left
+    for the next run. The shared-drive file is never modified.
+    """
+    landing_root.mkdir(parents=True, exist_ok=True)
+    tmp = landing_root / f".incoming-{os.getpid()}-{candidate.path.name}"
+    digest = hashlib.sha256()
+    with candidate.path.open("rb") as src, tmp.open("wb") as dst:
+        while chunk := src.read(_CHUNK):
+            digest.update(chunk)
+            dst.write(chunk)
+    st = candidate.path.stat()
+    if st.st_size != candidate.size or st.st_mtime != candidate.mtime:
+        tmp.unlink(missing_ok=True)
+        log.info("%s changed while being copied; left for the next run", candidate.relative)
+        return None
+    sha = digest.hexdigest()
+    final_dir = landing_root / sha[:16]
+    final_dir.mkdir(parents=True, exist_ok=True)
+    final = final_dir / candidate.path.name
+    if final.exists():
+        tmp.unlink()
+    else:
+        shutil.move(tmp, final)
+        os.utime(final, (candidate.mtime, candidate.mtime))
+    return final, sha

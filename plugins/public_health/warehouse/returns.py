@@ -1,0 +1,284 @@
+"""Loading services, KPIs and provider returns into core, with history of superseded figures."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from public_health.periods import financial_quarter, parse_period
+
+from .audit import now
+from .merge import merge_with_history
+from .phof import upsert_periods
+
+KPI_KEY = ("service_code", "kpi_code", "period_label", "measure")
+KPI_SPEC: list[tuple[str, str]] = [
+    ("service_code", "VARCHAR"),
+    ("kpi_code", "VARCHAR"),
+    ("period_label", "VARCHAR"),
+    ("measure", "VARCHAR"),
+    ("value", "DOUBLE PRECISION"),
+    ("missing_reason", "VARCHAR"),
+    ("source_file", "VARCHAR"),
+    ("source_cell", "VARCHAR"),
+    ("raw_value", "VARCHAR"),
+]
+
+
+def provider_code(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:60] or "unknown"
+
+
+def quarter_label(year: int, quarter: int) -> str:
+    return f"{year}-{str(year + 1)[-2:]}-Q{quarter}"
+
+
+def quarters_between(first: str, last: str) -> list[str]:
+    year, quarter = financial_quarter(first)
+    end = financial_quarter(last)
+    out = []
+    while (year, quarter) <= end:
+        out.append(quarter_label(year, quarter))
+        year, quarter = (year, quarter + 1) if quarter < 4 else (year + 1, 1)
+    return out
+
+
+def last_ended_quarter(today: date) -> str:
+    year = today.year if today.month >= 4 else today.year - 1
+    quarter = (today.month - 4) % 12 // 3 + 1
+    year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    return quarter_label(year, quarter)
+
+
+def sync_services(
+    conn: Connection, services: Mapping[str, Any], track_from: str, track_until: str
+) -> dict[str, int]:
+    """Providers, services, KPIs and the returns expected of them, from configuration."""
+    t = now()
+    providers = {provider_code(s.provider): s.provider for s in services.values() if s.provider}
+    if providers:
+        conn.execute(
+            text(
+                "INSERT INTO core.dim_provider (provider_code, provider_name, updated_at) VALUES (:c, :n, :t)"
+                " ON CONFLICT (provider_code) DO UPDATE SET provider_name = excluded.provider_name,"
+                " updated_at = excluded.updated_at WHERE core.dim_provider.provider_name <> excluded.provider_name"
+            ),
+            [{"c": c, "n": n, "t": t} for c, n in sorted(providers.items())],
+        )
+    service_rows = [
+        {
+            "service_code": s.code,
+            "service_name": s.name,
+            "provider_code": provider_code(s.provider) if s.provider else None,
+            "purpose": s.purpose,
+            "redacted": bool(s.redacted),
+            "return_due_days": int(s.return_due_days),
+            "phof_indicator_ids": ",".join(str(i) for i in s.phof_indicator_ids) or None,
+        }
+        for s in services.values()
+    ]
+    cols = ["service_name", "provider_code", "purpose", "redacted", "return_due_days", "phof_indicator_ids"]
+    conn.execute(
+        text(
+            f"INSERT INTO core.dim_service (service_code, {', '.join(cols)}, updated_at)"
+            f" VALUES (:service_code, {', '.join(':' + c for c in cols)}, :t)"
+            f" ON CONFLICT (service_code) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in cols)},"
+            " updated_at = excluded.updated_at WHERE "
+            + " OR ".join(f"core.dim_service.{c} IS DISTINCT FROM excluded.{c}" for c in cols)
+        ),
+        [{**r, "t": t} for r in service_rows],
+    )
+    kpi_rows = []
+    for s in services.values():
+        for order, k in enumerate(s.kpis):
+            kpi_rows.append(
+                {
+                    "service_code": s.code,
+                    "kpi_code": k.code,
+                    "kpi_name": k.name,
+                    "section": getattr(k, "section", None),
+                    "unit": k.unit,
+                    "polarity": k.polarity,
+                    "target_kind": k.target_kind,
+                    "frequency": k.frequency,
+                    "is_cumulative": k.target_kind == "cumulative",
+                    "numerator_kpi": k.numerator_kpi,
+                    "denominator_kpi": k.denominator_kpi,
+                    "decimals": k.decimals,
+                    "information_only": bool(getattr(k, "information_only", False)),
+                    "sort_order": order,
+                }
+            )
+    kcols = [c for c in kpi_rows[0] if c not in ("service_code", "kpi_code")] if kpi_rows else []
+    if kpi_rows:
+        conn.execute(
+            text(
+                f"INSERT INTO core.dim_kpi (service_code, kpi_code, {', '.join(kcols)}, updated_at)"
+                f" VALUES (:service_code, :kpi_code, {', '.join(':' + c for c in kcols)}, :t)"
+                f" ON CONFLICT (service_code, kpi_code) DO UPDATE SET"
+                f" {', '.join(f'{c} = excluded.{c}' for c in kcols)}, updated_at = excluded.updated_at WHERE "
+                + " OR ".join(f"core.dim_kpi.{c} IS DISTINCT FROM excluded.{c}" for c in kcols)
+            ),
+            [{**r, "t": t} for r in kpi_rows],
+        )
+    expected = []
+    quarters = quarters_between(track_from, track_until)
+    for s in services.values():
+        if s.redacted:
+            continue
+        for q in quarters:
+            end = parse_period(q).end
+            expected.append({"s": s.code, "p": q, "e": end, "d": end + timedelta(days=int(s.return_due_days))})
+    upsert_periods(conn, quarters)
+    if expected:
+        conn.execute(
+            text(
+                "INSERT INTO core.return_expected (service_code, period_label, quarter_end, due_date)"
+                " VALUES (:s, :p, :e, :d) ON CONFLICT (service_code, period_label) DO UPDATE SET"
+                " due_date = excluded.due_date WHERE core.return_expected.due_date <> excluded.due_date"
+            ),
+            expected,
+        )
+    return {"providers": len(providers), "services": len(service_rows), "kpis": len(kpi_rows),
+            "expected_returns": len(expected)}
+
+
+def previous_figures(conn: Connection, service_code: str, periods: Sequence[str]) -> dict[tuple[str, str, str], float]:
+    """Figures core holds for a service in the given quarters: (kpi, period, measure) -> value."""
+    if not periods:
+        return {}
+    rows = conn.execute(
+        text(
+            "SELECT kpi_code, period_label, measure, value FROM core.fact_kpi_value"
+            " WHERE service_code = :s AND value IS NOT NULL AND period_label IN ("
+            + ", ".join(f":p{i}" for i in range(len(periods)))
+            + ")"
+        ),
+        {"s": service_code, **{f"p{i}": p for i, p in enumerate(periods)}},
+    ).all()
+    return {(r.kpi_code, r.period_label, r.measure): float(r.value) for r in rows}
+
+
+def record_received(
+    conn: Connection,
+    *,
+    batch_id: int,
+    service_code: str | None,
+    period_label: str | None,
+    file_path: str,
+    file_modified_at: datetime,
+    sha256: str,
+    landing_path: str,
+    status: str,
+    error_count: int = 0,
+    warning_count: int = 0,
+    error_summary: str | None = None,
+    report_path: str | None = None,
+) -> bool:
+    """A row in core.return_received. A loaded return supersedes earlier loaded ones for the same
+    service and quarter; returns True when it did (a resubmission)."""
+    resubmission = False
+    if status in ("loaded", "loaded_with_warnings") and service_code and period_label:
+        earlier = conn.execute(
+            text(
+                "SELECT count(*) FROM core.return_received WHERE service_code = :s AND period_label = :p"
+                " AND status IN ('loaded', 'loaded_with_warnings')"
+            ),
+            {"s": service_code, "p": period_label},
+        ).scalar_one()
+        resubmission = int(earlier) > 0
+        if resubmission:
+            conn.execute(
+                text(
+                    "UPDATE core.return_received SET status = 'superseded' WHERE service_code = :s"
+                    " AND period_label = :p AND status IN ('loaded', 'loaded_with_warnings')"
+                ),
+                {"s": service_code, "p": period_label},
+            )
+    conn.execute(
+        text(
+            "INSERT INTO core.return_received (batch_id, service_code, period_label, file_path, file_modified_at,"
+            " sha256, landing_path, received_at, status, is_resubmission, error_count, warning_count,"
+            " error_summary, report_path) VALUES (:b, :s, :p, :f, :m, :sha, :l, :r, :st, :re, :ec, :wc, :es, :rp)"
+        ),
+        {
+            "b": batch_id, "s": service_code, "p": period_label, "f": file_path, "m": file_modified_at,
+            "sha": sha256, "l": landing_path, "r": datetime.now(UTC), "st": status, "re": resubmission,
+            "ec": error_count, "wc": warning_count, "es": error_summary, "rp": report_path,
+        },
+    )
+    return resubmission
+
+
+def kpi_table(frame: pd.DataFrame, source_file: str) -> pa.Table:
+    """The staged return frame as rows of core.fact_kpi_value."""
+    out = pd.DataFrame(
+        {
+            "service_code": frame["service_code"].astype("string"),
+            "kpi_code": frame["kpi_code"].astype("string"),
+            "period_label": frame["period"].astype("string"),
+            "measure": frame["measure"].astype("string"),
+            "value": frame["value"].astype("Float64"),
+            "missing_reason": frame["missing_reason"].astype("string"),
+            "source_file": pd.array([source_file] * len(frame), dtype="string"),
+            "source_cell": pd.array(list(frame.index), dtype="string"),
+            "raw_value": frame["raw"].astype("string"),
+        }
+    )
+    return pa.Table.from_pandas(out, preserve_index=False)
+
+
+def load_return(
+    conn: Connection,
+    *,
+    batch_id: int,
+    parsed: Any,
+    staged: pd.DataFrame,
+    source_file: str,
+) -> tuple[int, int]:
+    """Merge a checked return's figures, comments and actions (in the caller's transaction)."""
+    upsert_periods(conn, sorted(set(staged["period"]) | {parsed.period}))
+    inserted, updated = merge_with_history(
+        conn,
+        table="core.fact_kpi_value",
+        history_table="core.fact_kpi_value_history",
+        spec=KPI_SPEC,
+        key_columns=KPI_KEY,
+        batch_id=batch_id,
+        data=kpi_table(staged, source_file),
+    )
+    key = {"s": parsed.service_code, "p": parsed.period}
+    conn.execute(text("DELETE FROM core.fact_service_comment WHERE service_code = :s AND period_label = :p"), key)
+    conn.execute(text("DELETE FROM core.fact_service_action WHERE service_code = :s AND period_label = :p"), key)
+    comments = [
+        {**key, "n": i, "c": c["comment"], "l": c.get("lead"), "d": c.get("date"), "b": batch_id}
+        for i, c in enumerate(parsed.comments, 1)
+    ]
+    if comments:
+        conn.execute(
+            text(
+                "INSERT INTO core.fact_service_comment (service_code, period_label, seq, comment, lead, comment_date,"
+                " batch_id) VALUES (:s, :p, :n, :c, :l, :d, :b)"
+            ),
+            comments,
+        )
+    actions = [
+        {**key, "n": i, "a": a["action"], "d": a.get("action_by"), "b": batch_id}
+        for i, a in enumerate(parsed.actions, 1)
+    ]
+    if actions:
+        conn.execute(
+            text(
+                "INSERT INTO core.fact_service_action (service_code, period_label, seq, action, action_by, batch_id)"
+                " VALUES (:s, :p, :n, :a, :d, :b)"
+            ),
+            actions,
+        )
+    return inserted, updated
