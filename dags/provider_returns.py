@@ -20,7 +20,8 @@ tracker (`mart.return_status`) up to date.
    temporary and hidden files are ignored; a file still being written (changed within
    `returns.settle_seconds`) waits for the next run. Files already taken are not read again, so a run
    with nothing new is a quick no-op.
-3. **process** (one task per file, pool `warehouse`): copy to `data/landing/returns/<sha>/` (the share is
+3. **process** (pool `warehouse`; one file after another, oldest first, so a resubmission always lands
+   after what it replaces): copy to `data/landing/returns/<sha>/` (the share is
    never modified), parse (XLSX template or long CSV), run the checks
    (`include/expectations/provider_kpi_values.json`), then load in one transaction. A file that fails
    is **quarantined**: `data/quarantine/provider_return/<sha>/report.md` lists each failure with sheet,
@@ -72,17 +73,16 @@ def provider_returns():
         finally:
             engine.dispose()
 
-    @task(pool=WAREHOUSE_POOL, map_index_template="{{ file_label }}")
-    def process(candidate: dict) -> dict:
+    @task(pool=WAREHOUSE_POOL)
+    def process(candidates: list[dict]) -> list[dict]:
+        """One file after another, oldest first: a resubmission must land after what it replaces."""
         from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
-        from public_health.pipelines.provider_returns import process_file
+        from public_health.pipelines.provider_returns import process_files
 
-        context = get_current_context()
-        context["file_label"] = candidate["relative"]
         settings = task_settings()
         engine = warehouse_engine(settings)
         try:
-            return process_file(settings, engine, candidate, run_context(context))
+            return process_files(settings, engine, candidates, run_context(get_current_context()))
         finally:
             engine.dispose()
 
@@ -128,7 +128,7 @@ def provider_returns():
             raise AirflowFailException("Some returns did not load:\n" + "\n".join(lines))
         return summary
 
-    processed = process.expand(candidate=scan(sync_config()))
+    processed = process(scan(sync_config()))
     processed >> [publish(), summarise()]
 
 

@@ -155,7 +155,7 @@ def test_action_dates_that_are_not_dates_are_kept_in_the_text(
 def test_healthy_together_q2_as_published_with_the_123_percent_slip(
     files: list[SampleFile], services: dict[str, Service]
 ) -> None:
-    f = one(files, service_code="healthy_together", quarter=Q2)
+    f = one(files, service_code="healthy_together", quarter=Q2, kind="reference_slip")
     assert (f.kind, f.expect) == ("reference_slip", "quarantine")
     got = values(parse_return(f.path, services))  # parses: stopping 123% is the checks' job
     assert got[("ht_nbr_10_14d_num", Q2, "actual")] == 1232

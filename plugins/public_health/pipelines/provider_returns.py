@@ -80,6 +80,20 @@ def scan(settings: Settings, engine: Engine, now: float | None = None) -> dict[s
     return result
 
 
+def process_files(
+    settings: Settings, engine: Engine, candidates: list[dict[str, Any]], run: RunContext
+) -> list[dict[str, Any]]:
+    """Process files oldest first. One file's unexpected error is recorded and does not stop the rest."""
+    results = []
+    for candidate in sorted(candidates, key=lambda c: (c["mtime"], c["relative"])):
+        try:
+            results.append(process_file(settings, engine, candidate, run))
+        except Exception as exc:  # recorded in audit by process_file; the next file still gets its turn
+            log.exception("%s failed", candidate["relative"])
+            results.append({"file": candidate["relative"], "status": "failed", "error": str(exc)})
+    return results
+
+
 def process_file(settings: Settings, engine: Engine, candidate: dict[str, Any], run: RunContext) -> dict[str, Any]:
     """Land, parse, check and load (or quarantine) one return file."""
     from public_health.returns.discovery import Candidate, land
@@ -167,6 +181,22 @@ def _check_and_load(settings: Settings, engine: Engine, c: Any, landing_path: Pa
     )
     if not outcome.passed:
         return send_to_quarantine(parsed.service_code, parsed.period, None, outcome)
+
+    with engine.connect() as conn:
+        newer = conn.execute(
+            text("SELECT file_path FROM core.return_received WHERE service_code = :s AND period_label = :p"
+                 " AND status IN ('loaded', 'loaded_with_warnings') AND file_modified_at > :m"),
+            {"s": parsed.service_code, "p": parsed.period, "m": received["file_modified_at"]},
+        ).first()
+    if newer is not None:   # an older version turned up after its replacement: keep it on record only
+        with engine.begin() as conn:
+            audit.record_dq(conn, batch_id, outcome)
+            record_received(conn, service_code=parsed.service_code, period_label=parsed.period, status="superseded",
+                            error_summary=f"older than {newer.file_path}, which is already loaded", **received)
+            audit.finish_batch(conn, batch_id, status="unchanged", rows_read=len(staged), rows_inserted=0,
+                               rows_updated=0, rows_unchanged=len(staged))
+        log.info("%s is older than %s, already loaded: recorded as superseded", c.relative, newer.file_path)
+        return {**base, "status": "superseded", "service_code": parsed.service_code, "period": parsed.period}
 
     status = "loaded_with_warnings" if outcome.warnings else "loaded"
     with engine.begin() as conn:

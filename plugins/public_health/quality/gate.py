@@ -119,6 +119,10 @@ def _column_of(kwargs: dict[str, Any]) -> str | None:
 
 
 def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 0) == 0:
+        value = value.item()  # numpy scalars -> Python numbers, so reports read 1533.0, not np.float64(1533.0)
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
     try:
         json.dumps(value)
         return value
@@ -197,8 +201,9 @@ def validate_frame(
             example: dict[str, Any] = {"value": _jsonable(value)}
             if j < len(indices):
                 idx = indices[j]
-                if isinstance(idx, dict):
-                    idx = idx.get("index", next(iter(idx.values()), None))
+                if isinstance(idx, dict):  # GE names the index column when the frame's index has a name
+                    name = frame.index.name or "index"
+                    idx = idx.get(name, idx.get("index"))
                 if isinstance(idx, bool):
                     pass
                 elif isinstance(idx, int):

@@ -74,6 +74,10 @@ GOOD_SERVICES: tuple[str, ...] = (
 )
 #: Services whose Q1 return is good and whose Q2 return is one of the awkward files.
 HEALTHY_TOGETHER = "healthy_together"
+HT_STATUS_NUM_KPI = "ht_bf_status_68w_num"
+HT_STATUS_PCT_KPI = "ht_bf_status_68w_pct"
+HT_STATUS_DENOMINATOR = 1242
+HT_STATUS_CORRECTED = 1188
 TEXT_IN_NUMBER_SERVICE = "hiv_prevention_positive"
 TEXT_IN_NUMBER_KPI = "hivp_contacts"
 TEXT_IN_NUMBER_VALUE = "about 30"
@@ -409,6 +413,25 @@ def build_sample_drive(
         "The report's own slip as published: 123% of babies with breastfeeding status recorded at 6-8 weeks "
         "(1533 of 1242 due a review); it parses, and the checks must stop a percentage over 100 and a numerator "
         "over its denominator.",
+        drive.mtime(submitted),
+    )
+    # ... and the provider's corrected resubmission a week later. The corrected count is invented for the
+    # sample (the report never published one); every other figure is as published (1232 of 1284 ...).
+    figures = return_figures(ht, Q2)
+    figures[(HT_STATUS_NUM_KPI, Q2, "actual")] = HT_STATUS_CORRECTED
+    figures[(HT_STATUS_PCT_KPI, Q2, "actual")] = round(100 * HT_STATUS_CORRECTED / HT_STATUS_DENOMINATOR)
+    submitted = submitted + timedelta(days=7)
+    path = drive.workbook(ht, Q2, submitted, name=template_filename(ht.code, Q2).replace(".xlsx", "_v2.xlsx"),
+                          figures=figures)
+    drive.add(
+        path,
+        ht.code,
+        Q2,
+        "corrected_resubmission",
+        "load",
+        f"The provider's corrected Q2 return: {HT_STATUS_CORRECTED} of {HT_STATUS_DENOMINATOR} babies with "
+        "breastfeeding status recorded (an invented correction of the published 1533); everything else as "
+        "published, so the warehouse holds the report's figures (1232 of 1284 reviewed at 10-14 days, 96%).",
         drive.mtime(submitted),
     )
 

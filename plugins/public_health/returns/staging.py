@@ -36,14 +36,15 @@ def stage_return(
 
     own_year, own_quarter = financial_quarter(parsed.period)
 
-    def in_year(period: str) -> bool:
+    def in_year(period: str, measure: str) -> bool:
+        """Figures belong to the return's financial year; only targets may run ahead of its quarter."""
         try:
             year, quarter = financial_quarter(period)
         except ValueError:
             return False
-        return year == own_year and quarter <= own_quarter
+        return year == own_year and (quarter <= own_quarter or measure == "target")
 
-    frame["period_in_return_year"] = [in_year(p) for p in frame["period"]]
+    frame["period_in_return_year"] = [in_year(p, m) for p, m in zip(frame["period"], frame["measure"], strict=True)]
 
     values: dict[Key, float | None] = dict(previous or {})
     for row in frame.itertuples():
@@ -67,7 +68,8 @@ def stage_return(
             den = values.get((kpi.denominator_kpi, row.period, "actual"))
             if getattr(kpi, "unit", None) == "percent" and num is not None and den and not pd.isna(row.value):
                 gap = abs(float(row.value) - 100.0 * num / den)
-        if kpi is not None and row.measure == "actual_to_date" and not pd.isna(row.value):
+        cumulative_count = kpi is not None and kpi.target_kind == "cumulative" and kpi.unit == "count"
+        if cumulative_count and row.measure == "actual_to_date" and not pd.isna(row.value):
             year, quarter = financial_quarter(row.period)
             if quarter > 1:
                 before = values.get((row.kpi_code, previous_quarter(row.period), "actual_to_date"))
