@@ -152,6 +152,8 @@ def cmd_demo(_args: argparse.Namespace) -> int:
             + (f"\n    report: {p['report_path']}" if p.get("report_path") else "")
         )
 
+    returns_ok = demo_provider_returns(settings)
+
     say("\nPHOF indicator values in the warehouse for the focus areas:")
     counts = phof_counts(settings.warehouse_url, settings.areas.focus)
     for code, name, n, n_ind in counts:
@@ -168,11 +170,52 @@ def cmd_demo(_args: argparse.Namespace) -> int:
         ".sql('select * from mart.phof_latest limit 5'))\""
     )
     say("  Airflow UI:     make up   (http://localhost:8080)")
-    ok = state.endswith("success") and all(n > 0 for _, _, n, _ in counts) and len(counts) == len(settings.areas.focus)
+    ok = (
+        state.endswith("success")
+        and all(n > 0 for _, _, n, _ in counts)
+        and len(counts) == len(settings.areas.focus)
+        and returns_ok
+    )
     if not ok:
         say("\nDEMO FAILED: the DAG run did not succeed or a focus area has no values (see above).")
         return 1
     return 0
+
+
+def demo_provider_returns(settings: Any, quarter: str = "2017-18-Q2") -> bool:
+    """Sample shared drive (written once), the provider returns DAG, and the return tracker."""
+    from public_health.pipelines.provider_returns import run_summary, status_table
+    from public_health.returns.samples import build_sample_drive
+
+    root = settings.shared_drive
+    if not root.exists() or not any(p.is_file() for p in root.rglob("*")):
+        written = build_sample_drive(root)
+        say(f"\nSample shared drive written to {root} ({len(written)} files from the reference report's "
+            "2017/18 Q1 and Q2 figures, bad files included)")
+    else:
+        say(f"\nShared drive: {root} (already there; not rewritten)")
+    say("Running the provider returns DAG provider_returns end to end (dag.test()) ...")
+    dag_run = run_dag(load_dag("provider_returns.py", "provider_returns_dag"))
+    engine = make_engine(settings.warehouse_url)
+    try:
+        summary = run_summary(engine, getattr(dag_run, "run_id", None))
+        rows = status_table(engine, quarter)
+    finally:
+        engine.dispose()
+    files = summary["files"]
+    say(f"DAG run {getattr(dag_run, 'run_id', '?')}: {getattr(dag_run, 'state', '?')}; files this run: "
+        + (json.dumps(files) if files else "none new (a no-op run)"))
+    for p in summary["problems"]:
+        say(f"  quarantined: {p['source_ref']}\n    {p['error_summary'][:300]}\n    report: {p['report_path']}")
+    say(f"\nReturn status for {quarter} (mart.return_status):")
+    say(f"  {'service':<32} {'status':<24} {'due':<11} {'received':<17} files")
+    for r in rows:
+        received = str(r["received_at"])[:16] if r["received_at"] else "-"
+        say(f"  {r['service_code']:<32} {r['status']:<24} {r['due_date']!s:<11} {received:<17} {r['files_received']}")
+    # Quarantines are expected (the sample drive has bad files); an error that is not a quarantine is not.
+    return str(getattr(dag_run, "state", "")).endswith("success") or bool(summary["problems"]) and all(
+        p["status"] == "quarantined" for p in summary["problems"]
+    )
 
 
 def cmd_up_info(_args: argparse.Namespace) -> int:
