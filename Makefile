@@ -18,7 +18,7 @@ export AIRFLOW__CORE__DEFAULT_TIMEZONE := Europe/London
 export AIRFLOW__API__PORT := 8080
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: help venv init demo up test test-fast lint bench clean stub
+.PHONY: help venv init demo up test lint bench clean stub templates
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,7 +52,11 @@ lint: venv ## ruff
 	$(BIN)/ruff check plugins dags tests
 
 bench: venv ## Benchmarks (tests/benchmarks): prints figures and ratios to baselines
-	@for b in tests/benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in tests/benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+templates: venv ## Blank provider return workbooks: make templates QUARTER=2017-18-Q2
+	@test -n "$(QUARTER)" || { echo "usage: make templates QUARTER=2017-18-Q2"; exit 2; }
+	@$(BIN)/python -m public_health.cli templates --quarter "$(QUARTER)"
 
 stub: venv ## Serve the offline Fingertips stub on http://127.0.0.1:8999/api
 	$(BIN)/python -m public_health.fingertips.stub --port 8999

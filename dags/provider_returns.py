@@ -16,6 +16,8 @@ the provider filled them in, checks them, loads them, keeps every original, and 
 tracker (`mart.return_status`) up to date.
 
 1. **sync_config**: services, providers, KPIs and the returns expected of them (`config/services/`).
+   **write_templates** puts blank return workbooks for the latest expected quarter in
+   `output/templates/<quarter>/` for providers (once; `make templates QUARTER=...` for any quarter).
 2. **scan**: new or changed files on the shared drive (`returns.shared_drive`). Lock files (`~$*.xlsx`),
    temporary and hidden files are ignored; a file still being written (changed within
    `returns.settle_seconds`) waits for the next run. Files already taken are not read again, so a run
@@ -60,6 +62,16 @@ def provider_returns():
             return run(settings, engine)
         finally:
             engine.dispose()
+
+    @task
+    def write_templates(_synced: dict) -> list[str]:
+        """Blank return workbooks for the latest quarter expected (kept once written)."""
+        from public_health.airflow_support.runtime import task_settings
+        from public_health.pipelines.provider_returns import track_until
+        from public_health.pipelines.provider_returns import write_templates as run
+
+        settings = task_settings()
+        return [str(p) for p in run(settings, track_until(settings))]
 
     @task
     def scan(_synced: dict) -> list[dict]:
@@ -128,7 +140,9 @@ def provider_returns():
             raise AirflowFailException("Some returns did not load:\n" + "\n".join(lines))
         return summary
 
-    processed = process(scan(sync_config()))
+    synced = sync_config()
+    write_templates(synced)
+    processed = process(scan(synced))
     processed >> [publish(), summarise()]
 
 

@@ -218,6 +218,17 @@ def demo_provider_returns(settings: Any, quarter: str = "2017-18-Q2") -> bool:
     )
 
 
+def cmd_templates(args: argparse.Namespace) -> int:
+    from public_health.periods import financial_quarter
+    from public_health.pipelines.provider_returns import write_templates
+
+    financial_quarter(args.quarter)  # a clear error for a malformed quarter
+    settings = load_settings()
+    written = write_templates(settings, args.quarter, overwrite=True)
+    say(f"{len(written)} return templates for {args.quarter} in {settings.output_dir / 'templates' / args.quarter}")
+    return 0
+
+
 def cmd_up_info(_args: argparse.Namespace) -> int:
     home = Path(os.environ.get("AIRFLOW_HOME", PROJECT_ROOT / "airflow_home"))
     say("Starting Airflow standalone on http://localhost:8080 (Ctrl-C stops it).")
@@ -239,11 +250,17 @@ def main(argv: list[str] | None = None) -> int:
         func=cmd_demo
     )
     sub.add_parser("up-info", help="what `make up` starts and how to log in").set_defaults(func=cmd_up_info)
+    templates = sub.add_parser("templates", help="write blank provider return workbooks for a quarter")
+    templates.add_argument("--quarter", required=True, help="financial-year quarter, e.g. 2017-18-Q2")
+    templates.set_defaults(func=cmd_templates)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as exc:
         say(f"configuration error:\n{exc}")
+        return 2
+    except ValueError as exc:
+        say(f"error: {exc}")
         return 2
 
 

@@ -74,7 +74,7 @@ def test_provider_returns_dag_shape(dagbag):
     dag = dagbag.dags["provider_returns"]
     assert dag.max_active_runs == 1 and dag.catchup is False
     assert dag.timetable.expression == "*/30 * * * *"
-    assert {"sync_config", "scan", "process", "publish", "summarise"} <= set(dag.task_ids)
+    assert {"sync_config", "write_templates", "scan", "process", "publish", "summarise"} <= set(dag.task_ids)
     assert dag.get_task("process").pool == "warehouse"
 
 

@@ -52,6 +52,26 @@ def sync_config(settings: Settings, engine: Engine) -> dict[str, int]:
     return summary
 
 
+def write_templates(settings: Settings, quarter: str, *, overwrite: bool = False) -> list[Path]:
+    """Blank return workbooks for every reportable service for ``quarter``, under
+    ``output/templates/<quarter>/``. Existing files are kept unless ``overwrite``."""
+    from public_health.returns.template import template_filename, write_template
+
+    folder = settings.output_dir / "templates" / quarter
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for service in _services().values():
+        if service.redacted:
+            continue
+        path = folder / template_filename(service.code, quarter)
+        if path.exists() and not overwrite:
+            continue
+        write_template(service, quarter, path)
+        written.append(path)
+    log.info("%d return template(s) written to %s", len(written), folder)
+    return written
+
+
 def scan(settings: Settings, engine: Engine, now: float | None = None) -> dict[str, Any]:
     """New or changed files on the shared drive that are ready to read."""
     from public_health.returns.discovery import discover

@@ -1,0 +1,104 @@
+"""Helpers shared by the benchmark scripts in this folder (not a benchmark itself: nothing runs on import).
+
+The scripts are command-line reports: they print figures and ratios to stdout through :func:`report`.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def report(*lines: Any) -> None:
+    """Print report lines to stdout at once (benchmarks are command-line reports)."""
+    for line in lines:
+        sys.stdout.write(f"{line}\n")
+    sys.stdout.flush()
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far, in MiB (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Stopwatch:
+    """``with Stopwatch() as sw: ...`` then ``sw.seconds``."""
+
+    def __enter__(self) -> Stopwatch:
+        self._t0 = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._t0
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """A plain text table, columns right-aligned except the first."""
+    cells = [[str(h) for h in headers]] + [[_fmt(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+
+    def line(r: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+
+    return [line(cells[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in cells[1:]]
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
+
+
+# PostgreSQL ---------------------------------------------------------------------------------------
+
+
+def postgres_server_url() -> str:
+    """libpq URL of the maintenance database: TEST_POSTGRES_URL when set, else the local server."""
+    url = os.environ.get("TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def sqlalchemy_url(libpq_url: str, database: str) -> str:
+    """The SQLAlchemy (psycopg 3) URL of ``database`` on the server of ``libpq_url``."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(libpq_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    return url.set(database=database).render_as_string(hide_password=False)
+
+
+def libpq_url(libpq_server_url: str, database: str) -> str:
+    """The libpq URL of ``database`` on the server of ``libpq_server_url`` (for psycopg.connect)."""
+    return sqlalchemy_url(libpq_server_url, database).replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@contextmanager
+def throwaway_postgres_database(prefix: str = "bench") -> Iterator[tuple[str, str]]:
+    """Create ``<prefix>_<uuid>`` on the server and drop it afterwards; yields (SQLAlchemy URL, libpq URL)."""
+    import psycopg
+
+    server = postgres_server_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield sqlalchemy_url(server, name), libpq_url(server, name)
+    finally:
+        with psycopg.connect(server, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def target_line(name: str, value: float, limit: float, unit: str = "") -> str:
+    """``name: value (target <= limit): met / MISSED``."""
+    met = value <= limit
+    return f"  {name}: {value:.2f}{unit} (target <= {limit:g}{unit}): {'met' if met else 'MISSED'}"

@@ -1,0 +1,385 @@
+"""Benchmark: a 1,000,000-row Fingertips all_data CSV, downloaded from the stub, parsed, gated and loaded.
+
+Each pipeline run (PostgreSQL, DuckDB) happens in its own fresh subprocess (this script re-invoked with
+``--child``) so its peak memory (ru_maxrss) is its own; the stub server runs in this process and the
+child downloads from it over HTTP. The child calls the nightly DAG's own step functions
+(``download_batch``, ``validate_batch``, ``load_batch`` of ``public_health.pipelines.fingertips_refresh``)
+with settings pointed at a throwaway warehouse and data folder, then runs the same batch a second time
+(same content: recorded as unchanged, nothing rewritten).
+
+Baselines, measured in the same run on the same landed CSV: PostgreSQL ``COPY ... FROM STDIN (FORMAT CSV)``
+into a table of the same 27 columns (ints, doubles, text), and DuckDB ``read_csv`` into a table with the same
+column types. Ratio = pipeline total (download + parse + validate + load) / baseline.
+
+Targets: each ratio at most 3; peak memory of each pipeline run under 1.5 GiB. A missed target is printed,
+never an error: the script exits non-zero only when something fails.
+
+    PYTHONPATH=plugins python tests/benchmarks/fingertips_load.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Stopwatch, report, table, target_line, throwaway_postgres_database  # noqa: E402
+
+# ≈1,000,000 rows: 50 indicators × 3 sexes × 1 age × 41 periods × 163 areas (England, 9 regions, 153 UTLAs).
+DATASET_ARGS: dict[str, Any] = {
+    "n_indicators": 50,
+    "sexes": ("Persons", "Male", "Female"),
+    "ages": ("All ages",),
+    "n_periods": 41,
+    "seed": 19,
+}
+RATIO_TARGET = 3.0
+MEMORY_TARGET_MIB = 1.5 * 1024
+
+# The all_data CSV's 27 columns with the types the pipeline gives them (public_health.fingertips.parse).
+BASELINE_COLUMNS: list[tuple[str, str]] = [
+    ("indicator_id", "INTEGER"),
+    ("indicator_name", "TEXT"),
+    ("parent_code", "TEXT"),
+    ("parent_name", "TEXT"),
+    ("area_code", "TEXT"),
+    ("area_name", "TEXT"),
+    ("area_type", "TEXT"),
+    ("sex", "TEXT"),
+    ("age", "TEXT"),
+    ("category_type", "TEXT"),
+    ("category", "TEXT"),
+    ("time_period", "TEXT"),
+    ("value", "DOUBLE PRECISION"),
+    ("lower_ci_95", "DOUBLE PRECISION"),
+    ("upper_ci_95", "DOUBLE PRECISION"),
+    ("lower_ci_99_8", "DOUBLE PRECISION"),
+    ("upper_ci_99_8", "DOUBLE PRECISION"),
+    ("count", "DOUBLE PRECISION"),
+    ("denominator", "DOUBLE PRECISION"),
+    ("value_note", "TEXT"),
+    ("recent_trend", "TEXT"),
+    ("compared_to_england", "TEXT"),
+    ("compared_to_parent", "TEXT"),
+    ("time_period_sortable", "BIGINT"),
+    ("new_data", "TEXT"),
+    ("compared_to_goal", "TEXT"),
+    ("time_period_range", "TEXT"),
+]
+
+
+def build_dataset():  # noqa: ANN201 - FixtureDataset
+    from public_health.fingertips.stub import generate_dataset
+
+    return generate_dataset(**DATASET_ARGS)
+
+
+# Child: one pipeline run in a fresh process --------------------------------------------------------
+
+
+def _seed_dimensions(engine: Any, dataset: Any) -> None:
+    """core.dim_area with every stub area (the gate checks area codes) and core.dim_indicator with the ids."""
+    from public_health.fingertips.stub.fixtures import AREA_TYPE_SHORT
+    from public_health.warehouse.phof import upsert_areas, upsert_indicators
+
+    areas = [
+        {
+            "area_code": a.code,
+            "area_name": a.name,
+            "short_name": a.short_name,
+            "area_type_id": a.area_type_id,
+            "area_type": AREA_TYPE_SHORT.get(a.area_type_id),
+            "parent_area_code": a.parent_code,
+        }
+        for a in dataset.areas.values()
+    ]
+    # Parents first: dim_area.parent_area_code may reference another row.
+    areas.sort(key=lambda r: (r["parent_area_code"] is not None, r["area_type_id"] != 6, r["area_code"]))
+    indicators = [
+        {
+            "indicator_id": s.indicator_id,
+            "phof_code": s.phof_code,
+            "name": s.name,
+            "definition": s.definition,
+            "unit": s.unit,
+            "value_type": s.value_type,
+            "polarity": s.polarity,
+            "polarity_code": None,
+            "source": s.source,
+            "last_data_upload": s.last_upload,
+            "indicator_sets": "benchmark",
+        }
+        for s in dataset.indicators.values()
+    ]
+    with engine.begin() as conn:
+        upsert_areas(conn, areas)
+        upsert_indicators(conn, indicators)
+
+
+def _one_run(settings: Any, engine: Any, batch: dict[str, Any], run_id: str) -> dict[str, Any]:
+    from sqlalchemy import text
+
+    from public_health.pipelines.fingertips_refresh import download_batch, load_batch, validate_batch
+    from public_health.warehouse.audit import RunContext
+
+    run = RunContext(dag_id="benchmark_fingertips_load", run_id=run_id, task_id=None)
+    with Stopwatch() as sw_dl:
+        landed = download_batch(settings, engine, batch, run)
+    with Stopwatch() as sw_val:
+        validated = validate_batch(settings, engine, landed, run)
+    with Stopwatch() as sw_load:
+        loaded = load_batch(settings, engine, validated)
+    timings = validated.get("timings") or {}
+    with engine.connect() as conn:
+        audit = conn.execute(
+            text(
+                "SELECT status, rows_read, rows_inserted, rows_updated, rows_unchanged, download_s, parse_s,"
+                " validate_s, load_s FROM audit.load_batch WHERE batch_id = :b"
+            ),
+            {"b": validated["batch_id"]},
+        ).one()
+    return {
+        "download_s": sw_dl.seconds,
+        "validate_batch_s": sw_val.seconds,
+        "parse_s": timings.get("parse_s"),
+        "gate_s": timings.get("validate_s"),
+        "load_s": sw_load.seconds,
+        "total_s": sw_dl.seconds + sw_val.seconds + sw_load.seconds,
+        "status_after_validate": validated["status"],
+        "status": loaded["status"],
+        "error": loaded.get("error"),
+        "rows": validated.get("rows"),
+        "size_bytes": landed["size_bytes"],
+        "landing_path": landed["landing_path"],
+        "audit": {k: (float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v)
+                  for k, v in audit._mapping.items()},
+    }
+
+
+def child_main(backend: str, base_url: str, warehouse_url: str, data_dir: str, out_path: str) -> int:
+    import resource
+
+    logging.basicConfig(level=logging.WARNING, format="child %(levelname)s %(name)s: %(message)s")
+    from public_health.config import load_settings
+    from public_health.pipelines.fingertips_refresh import all_data_url
+    from public_health.warehouse.engine import make_engine
+    from public_health.warehouse.migrations import migrate
+
+    settings = load_settings(
+        env={
+            "WAREHOUSE_URL": warehouse_url,
+            "PH_DATA_DIR": data_dir,
+            "FINGERTIPS_BASE_URL": base_url,
+            "FINGERTIPS_OFFLINE": "0",
+        }
+    )
+    engine = make_engine(settings.warehouse_url)
+    migrate(engine)
+    dataset = build_dataset()
+    _seed_dimensions(engine, dataset)
+    # Import the gate's library before timing (an Airflow task pays this once per process; reported apart).
+    with Stopwatch() as sw_imp:
+        import great_expectations  # noqa: F401
+    ids = sorted(dataset.indicators)
+    batch = {
+        "indicator_ids": ids,
+        "upload_dates": {str(i): dataset.indicators[i].last_upload.isoformat() for i in ids},
+        "url": all_data_url(settings, ids),
+    }
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    first = _one_run(settings, engine, batch, f"{backend}-first")
+    second = _one_run(settings, engine, batch, f"{backend}-second")
+    engine.dispose()
+    result = {
+        "backend": backend,
+        "expected_rows": dataset.row_count(),
+        "gx_import_s": sw_imp.seconds,
+        "rss_before_runs_kib": rss_before,
+        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "first": first,
+        "second": second,
+    }
+    Path(out_path).write_text(json.dumps(result, default=str), encoding="utf-8")
+    return 0
+
+
+def run_child(backend: str, base_url: str, warehouse_url: str, data_dir: Path, work: Path) -> dict[str, Any]:
+    out = work / f"child-{backend}.json"
+    cmd = [sys.executable, __file__, "--child", backend, base_url, warehouse_url, str(data_dir), str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0 or not out.exists():
+        raise RuntimeError(
+            f"{backend} pipeline run failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
+    if proc.stderr.strip():
+        report(f"  ({backend} child stderr, last lines:)", *("    " + ln for ln in proc.stderr.strip().splitlines()[-5:]))
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+# Baselines ---------------------------------------------------------------------------------------
+
+
+def baseline_postgres(libpq_url: str, csv_path: Path) -> tuple[float, int]:
+    import psycopg
+
+    ddl = ", ".join(f'"{c}" {t}' for c, t in BASELINE_COLUMNS)
+    with psycopg.connect(libpq_url) as conn:
+        conn.execute(f"CREATE TABLE baseline_all_data ({ddl})")
+        conn.commit()
+        with Stopwatch() as sw:
+            with conn.cursor() as cur:
+                with cur.copy("COPY baseline_all_data FROM STDIN (FORMAT CSV, HEADER true)") as copy:
+                    with open(csv_path, "rb") as fh:
+                        while chunk := fh.read(1 << 20):
+                            copy.write(chunk)
+            conn.commit()
+        rows = conn.execute("SELECT count(*) FROM baseline_all_data").fetchone()[0]
+        conn.execute("DROP TABLE baseline_all_data")
+        conn.commit()
+    return sw.seconds, int(rows)
+
+
+def baseline_duckdb(db_path: Path, csv_path: Path) -> tuple[float, int]:
+    import duckdb
+
+    types = {"INTEGER": "INTEGER", "BIGINT": "BIGINT", "TEXT": "VARCHAR", "DOUBLE PRECISION": "DOUBLE"}
+    columns = "{" + ", ".join(f"'{c}': '{types[t]}'" for c, t in BASELINE_COLUMNS) + "}"
+    con = duckdb.connect(str(db_path))
+    try:
+        with Stopwatch() as sw:
+            con.execute(
+                f"CREATE TABLE baseline_all_data AS SELECT * FROM read_csv('{csv_path}', header = true,"
+                f" delim = ',', quote = '\"', columns = {columns})"
+            )
+        rows = con.execute("SELECT count(*) FROM baseline_all_data").fetchone()[0]
+    finally:
+        con.close()
+    return sw.seconds, int(rows)
+
+
+# Parent ------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    from public_health.fingertips.stub import StubServer
+
+    logging.basicConfig(level=logging.WARNING)
+    dataset = build_dataset()
+    n_rows = dataset.row_count()
+    report(
+        "Fingertips load benchmark",
+        f"dataset: generate_dataset({', '.join(f'{k}={v!r}' for k, v in DATASET_ARGS.items())})"
+        f" -> {n_rows:,} rows ({len(dataset.indicators)} indicators, {len(dataset.areas)} areas)",
+    )
+    work = Path(tempfile.mkdtemp(prefix="bench_fingertips_"))
+    stub = StubServer(dataset).start()
+    results: dict[str, dict[str, Any]] = {}
+    baselines: dict[str, tuple[float, int]] = {}
+    try:
+        # Stub cost alone (rendering the CSV in Python, no HTTP): part of every "download" below.
+        with Stopwatch() as sw_stub:
+            stub_bytes = sum(
+                len(line) for block in dataset.iter_all_data_lines(sorted(dataset.indicators)) for line in block
+            )
+        report(f"stub: rendering the CSV body alone takes {sw_stub.seconds:.2f}s ({stub_bytes / 2**20:,.0f} MiB);"
+               " it is included in each download time", "")
+
+        with throwaway_postgres_database("bench") as (pg_sqlalchemy_url, pg_libpq_url):
+            report("running the pipeline on PostgreSQL (fresh subprocess)...")
+            results["postgresql"] = run_child("postgresql", stub.base_url, pg_sqlalchemy_url, work / "data-pg", work)
+            report("running the pipeline on DuckDB (fresh subprocess)...")
+            duck_url = f"duckdb:///{work / 'warehouse.duckdb'}"
+            results["duckdb"] = run_child("duckdb", stub.base_url, duck_url, work / "data-duckdb", work)
+
+            csv_path = Path(results["postgresql"]["first"]["landing_path"])
+            report("baseline: PostgreSQL COPY of the same CSV...")
+            baselines["postgresql"] = baseline_postgres(pg_libpq_url, csv_path)
+            report("baseline: DuckDB read_csv of the same CSV...", "")
+            baselines["duckdb"] = baseline_duckdb(work / "baseline.duckdb", csv_path)
+    finally:
+        stub.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    failed = False
+    rows_out = []
+    target_lines = []
+    for backend in ("postgresql", "duckdb"):
+        r = results[backend]
+        first, second = r["first"], r["second"]
+        base_s, base_rows = baselines[backend]
+        peak_mib = r["peak_rss_kib"] / 1024
+        ratio = first["total_s"] / base_s
+        ratio_no_dl = (first["total_s"] - first["download_s"]) / base_s
+        ok = ratio <= RATIO_TARGET and peak_mib < MEMORY_TARGET_MIB
+        if first["status"] != "loaded" or first["rows"] != r["expected_rows"] or base_rows != r["expected_rows"]:
+            failed = True
+        rows_out.append([
+            backend, first["rows"], first["download_s"], first["validate_batch_s"], first["load_s"], first["total_s"],
+            first["rows"] / first["total_s"] if first["rows"] else 0.0, peak_mib, base_s, f"{ratio:.2f}",
+            "yes" if ok else "NO",
+        ])
+        a = first["audit"]
+        report(
+            f"{backend}: first run: status {first['status']}, {first['rows']:,} rows"
+            f" ({first['size_bytes'] / 2**20:,.0f} MiB CSV); audit: read {a['rows_read']:,.0f},"
+            f" inserted {a['rows_inserted']:,.0f}, updated {a['rows_updated']:,.0f}, unchanged {a['rows_unchanged']:,.0f}",
+            f"  download {first['download_s']:.2f}s | validate_batch {first['validate_batch_s']:.2f}s"
+            f" (parse {first['parse_s']:.2f}s, period check + GE gate {first['gate_s']:.2f}s, rest = audit"
+            f" + staged parquet write {first['validate_batch_s'] - first['parse_s'] - first['gate_s']:.2f}s)"
+            f" | load_batch {first['load_s']:.2f}s (loader's own load_s {a['load_s']:.2f}s)"
+            f" | total {first['total_s']:.2f}s",
+            f"  great_expectations import (before timing, once per process): {r['gx_import_s']:.2f}s;"
+            f" peak RSS {peak_mib:,.0f} MiB (before the runs: {r['rss_before_runs_kib'] / 1024:,.0f} MiB)",
+            f"  baseline {base_s:.2f}s for {base_rows:,} rows ({base_rows / base_s:,.0f} rows/s);"
+            f" ratio {ratio:.2f} (without the download: {ratio_no_dl:.2f})",
+        )
+        s = second
+        a2 = s["audit"]
+        report(
+            f"  second run, same CSV: status {s['status']} (audit: status {a2['status']}, rows read"
+            f" {a2['rows_read']:.0f}, inserted {a2['rows_inserted']:.0f}, updated {a2['rows_updated']:.0f}):"
+            f" download {s['download_s']:.2f}s, validate_batch {s['validate_batch_s']:.2f}s,"
+            f" load_batch {s['load_s']:.3f}s, total {s['total_s']:.2f}s",
+            "",
+        )
+        if s["status"] != "unchanged":
+            failed = True
+        target_lines.append(target_line(f"{backend} ratio", ratio, RATIO_TARGET))
+        target_lines.append(target_line(f"{backend} peak memory", peak_mib, MEMORY_TARGET_MIB, " MiB"))
+
+    report(
+        *table(
+            ["backend", "rows", "download s", "parse+validate s", "load s", "total s", "rows/s", "peak MiB",
+             "baseline s", "ratio", "target met?"],
+            rows_out,
+        ),
+        "",
+        "targets:",
+        *target_lines,
+    )
+    if failed:
+        report("ERROR: a run did not load the expected rows, or the second run was not recorded as unchanged")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", nargs=5, metavar=("BACKEND", "BASE_URL", "WAREHOUSE_URL", "DATA_DIR", "OUT_JSON"),
+                        help="internal: one pipeline run in this process")
+    args = parser.parse_args()
+    if args.child:
+        sys.exit(child_main(*args.child))
+    started = time.perf_counter()
+    code = main()
+    report(f"(benchmark wall time {time.perf_counter() - started:.0f}s)")
+    sys.exit(code)

@@ -1,0 +1,70 @@
+"""Derived columns the provider-return checks rely on, from small hand-made returns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from public_health.quality.gate import validate_frame
+from public_health.returns.parse import KpiValue, ParsedReturn
+from public_health.returns.services import load_services
+from public_health.returns.staging import gate_parameters, previous_quarter, stage_return
+
+
+def _parsed(values, period="2017-18-Q2", service="healthy_together"):
+    vals = [KpiValue(k, p, m, v, None if v is not None else "blank", "KPIs", f"F{i + 5}", str(v))
+            for i, (k, p, m, v) in enumerate(values)]
+    return ParsedReturn(Path("r.xlsx"), service, period, "xlsx", vals)
+
+
+@pytest.fixture(scope="module")
+def services():
+    return load_services()
+
+
+def _run(services, parsed, previous=None):
+    staged = stage_return(parsed, services, previous or {})
+    return staged, validate_frame("provider_kpi_values", staged, gate_parameters(services, 0.5, 50), row_label="cell")
+
+
+def test_previous_quarter():
+    assert previous_quarter("2017-18-Q2") == "2017-18-Q1"
+    assert previous_quarter("2017-18-Q1") == "2016-17-Q4"
+
+
+def test_reference_figures_pass(services):
+    q2 = "2017-18-Q2"
+    staged, out = _run(services, _parsed([
+        ("ht_nbr_denom", q2, "actual", 1284.0), ("ht_nbr_10_14d_num", q2, "actual", 1232.0),
+        ("ht_new_birth_visit_10_14d", q2, "actual", 96.0), ("ht_new_birth_visit_10_14d", q2, "target", 90.0),
+        ("ht_new_birth_visit_10_14d", "2017-18-Q4", "target", 90.0),   # later targets are allowed
+    ]))
+    assert out.passed and not out.warnings, out.summary()
+    assert staged.loc["KPIs!F7", "percent_gap"] == pytest.approx(abs(96 - 100 * 1232 / 1284))
+
+
+def test_report_slips_are_errors_located_by_cell(services):
+    q2 = "2017-18-Q2"
+    _, out = _run(services, _parsed([
+        ("ht_68w_denom", q2, "actual", 1242.0), ("ht_bf_status_68w_num", q2, "actual", 1533.0),
+        ("ht_bf_status_68w_pct", q2, "actual", 123.0),
+        ("ht_nbr_denom", q2, "actual", 1284.0), ("ht_nbr_10_14d_num", q2, "actual", 1232.0),
+        ("ht_new_birth_visit_10_14d", q2, "actual", 91.0),   # does not match 1232 / 1284
+        ("ht_nbr_10_14d_num", "2017-18-Q3", "actual", 5.0),  # an actual for a later quarter
+    ]))
+    failed = {o.description: o for o in out.errors}
+    assert failed["Percentages are between 0 and 100"].unexpected_examples == [{"value": 123.0, "cell": "KPIs!F7"}]
+    assert failed["Numerator is not greater than denominator"].unexpected_examples[0]["cell"] == "KPIs!F7"
+    gap = failed["A stated percentage is within half a point of numerator / denominator"]
+    assert gap.unexpected_examples[0]["cell"] == "KPIs!F10"
+    assert "Every figure is for a quarter of the return's financial year, up to the return's quarter" in failed
+
+
+def test_big_change_from_previous_quarter_is_a_warning_only(services):
+    q1, q2 = "2017-18-Q1", "2017-18-Q2"
+    _, out = _run(services, _parsed([("ht_antenatal_visits", q2, "actual", 900.0)]),
+                  previous={("ht_antenatal_visits", q1, "actual"): 400.0})
+    assert out.passed
+    [warning] = out.warnings
+    assert warning.unexpected_examples[0]["value"] == pytest.approx(125.0)
