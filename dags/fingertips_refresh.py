@@ -63,26 +63,20 @@ _cfg = _settings()
 def fingertips_refresh():
     @task(retries=2, pool=WAREHOUSE_POOL)
     def sync_metadata() -> dict:
-        from public_health.airflow_support.runtime import task_settings, warehouse_engine
+        from public_health.airflow_support.runtime import warehouse
         from public_health.pipelines.fingertips_refresh import sync_metadata as run
 
-        settings = task_settings()
-        engine = warehouse_engine(settings)
-        try:
+        with warehouse() as (settings, engine):
             return run(settings, engine)
-        finally:
-            engine.dispose()
 
     @task(pool=WAREHOUSE_POOL)
     def select_batches(_synced: dict) -> list[dict]:
-        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.airflow_support.runtime import run_context, warehouse
         from public_health.pipelines.fingertips_refresh import select_batches as run
 
         context = get_current_context()
         params = context["params"]
-        settings = task_settings()
-        engine = warehouse_engine(settings)
-        try:
+        with warehouse() as (settings, engine):
             return run(
                 settings,
                 engine,
@@ -90,62 +84,44 @@ def fingertips_refresh():
                 full_refresh=bool(params["full_refresh"]),
                 indicator_ids=[int(i) for i in params["indicator_ids"] or []],
             )
-        finally:
-            engine.dispose()
 
     @task(retries=2, retry_exponential_backoff=True, map_index_template="{{ batch_label }}")
     def download(batch: dict) -> dict:
-        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.airflow_support.runtime import run_context, warehouse
         from public_health.pipelines.fingertips_refresh import download_batch
 
         context = get_current_context()
         ids = batch["indicator_ids"]
         context["batch_label"] = f"indicators {ids[0]}..{ids[-1]} ({len(ids)})"
-        settings = task_settings()
-        engine = warehouse_engine(settings)
-        try:
+        with warehouse() as (settings, engine):
             return download_batch(settings, engine, batch, run_context(context))
-        finally:
-            engine.dispose()
 
     @task(pool=WAREHOUSE_POOL)
     def validate(landed: dict) -> dict:
-        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.airflow_support.runtime import run_context, warehouse
         from public_health.pipelines.fingertips_refresh import validate_batch
 
-        settings = task_settings()
-        engine = warehouse_engine(settings)
-        try:
+        with warehouse() as (settings, engine):
             return validate_batch(settings, engine, landed, run_context(get_current_context()))
-        finally:
-            engine.dispose()
 
     @task(pool=WAREHOUSE_POOL)
     def load(item: dict) -> dict:
-        from public_health.airflow_support.runtime import task_settings, warehouse_engine
+        from public_health.airflow_support.runtime import warehouse
         from public_health.pipelines.fingertips_refresh import load_batch
 
-        settings = task_settings()
-        engine = warehouse_engine(settings)
-        try:
+        with warehouse() as (settings, engine):
             return load_batch(settings, engine, item)
-        finally:
-            engine.dispose()
 
     @task(outlets=[PHOF_FACTS], trigger_rule="all_done")
     def publish() -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.airflow_support.runtime import run_context, warehouse
         from public_health.pipelines.fingertips_refresh import run_summary
 
         context = get_current_context()
-        settings = task_settings()
-        engine = warehouse_engine(settings)
-        try:
+        with warehouse() as (settings, engine):
             summary = run_summary(engine, run_context(context).run_id)
-        finally:
-            engine.dispose()
         if not summary["inserted"] and not summary["updated"]:
             raise AirflowSkipException(f"no PHOF fact changed in this run: {summary['batches']}")
         context["outlet_events"][PHOF_FACTS].extra = {
@@ -157,24 +133,12 @@ def fingertips_refresh():
 
     @task(trigger_rule="all_done")
     def summarise() -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.airflow_support.runtime import fail_if_problems, run_context, warehouse
         from public_health.pipelines.fingertips_refresh import run_summary
 
-        settings = task_settings()
-        engine = warehouse_engine(settings)
-        try:
+        with warehouse() as (_settings, engine):
             summary = run_summary(engine, run_context(get_current_context()).run_id)
-        finally:
-            engine.dispose()
-        if summary["problems"]:
-            lines = [
-                f"batch {p['batch_id']} {p['status']}: {p['error_summary']}"
-                + (f" (report: {p['report_path']})" if p["report_path"] else "")
-                for p in summary["problems"]
-            ]
-            raise AirflowFailException("Some batches did not load:\n" + "\n".join(lines))
+        fail_if_problems(summary["problems"], "batches")
         return summary
 
     loaded = load.expand(item=validate.expand(landed=download.expand(batch=select_batches(sync_metadata()))))

@@ -53,15 +53,11 @@ _cfg = _settings()
 def provider_returns():
     @task(pool=WAREHOUSE_POOL)
     def sync_config() -> dict:
-        from public_health.airflow_support.runtime import task_settings, warehouse_engine
+        from public_health.airflow_support.runtime import warehouse
         from public_health.pipelines.provider_returns import sync_config as run
 
-        settings = task_settings()
-        engine = warehouse_engine(settings)
-        try:
+        with warehouse() as (settings, engine):
             return run(settings, engine)
-        finally:
-            engine.dispose()
 
     @task
     def write_templates(_synced: dict) -> list[str]:
@@ -75,43 +71,31 @@ def provider_returns():
 
     @task
     def scan(_synced: dict) -> list[dict]:
-        from public_health.airflow_support.runtime import task_settings, warehouse_engine
+        from public_health.airflow_support.runtime import warehouse
         from public_health.pipelines.provider_returns import scan as run
 
-        settings = task_settings()
-        engine = warehouse_engine(settings)
-        try:
+        with warehouse() as (settings, engine):
             return run(settings, engine)["new"]
-        finally:
-            engine.dispose()
 
     @task(pool=WAREHOUSE_POOL)
     def process(candidates: list[dict]) -> list[dict]:
         """One file after another, oldest first: a resubmission must land after what it replaces."""
-        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.airflow_support.runtime import run_context, warehouse
         from public_health.pipelines.provider_returns import process_files
 
-        settings = task_settings()
-        engine = warehouse_engine(settings)
-        try:
+        with warehouse() as (settings, engine):
             return process_files(settings, engine, candidates, run_context(get_current_context()))
-        finally:
-            engine.dispose()
 
     @task(outlets=[KPI_FACTS], trigger_rule="all_done")
     def publish() -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.airflow_support.runtime import run_context, warehouse
         from public_health.pipelines.provider_returns import run_summary
 
         context = get_current_context()
-        settings = task_settings()
-        engine = warehouse_engine(settings)
-        try:
+        with warehouse() as (settings, engine):
             summary = run_summary(engine, run_context(context).run_id)
-        finally:
-            engine.dispose()
         loaded = sum(n for status, n in summary["files"].items() if status.startswith("loaded"))
         if not loaded:
             raise AirflowSkipException(f"no return loaded in this run: {summary['files'] or 'nothing new'}")
@@ -120,24 +104,12 @@ def provider_returns():
 
     @task(trigger_rule="all_done")
     def summarise() -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from public_health.airflow_support.runtime import run_context, task_settings, warehouse_engine
+        from public_health.airflow_support.runtime import fail_if_problems, run_context, warehouse
         from public_health.pipelines.provider_returns import run_summary
 
-        settings = task_settings()
-        engine = warehouse_engine(settings)
-        try:
+        with warehouse() as (_settings, engine):
             summary = run_summary(engine, run_context(get_current_context()).run_id)
-        finally:
-            engine.dispose()
-        if summary["problems"]:
-            lines = [
-                f"{p['source_ref']} {p['status']}: {p['error_summary']}"
-                + (f" (report: {p['report_path']})" if p["report_path"] else "")
-                for p in summary["problems"]
-            ]
-            raise AirflowFailException("Some returns did not load:\n" + "\n".join(lines))
+        fail_if_problems(summary["problems"], "returns")
         return summary
 
     synced = sync_config()

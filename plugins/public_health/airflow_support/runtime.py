@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from public_health.config import Settings, load_settings
@@ -34,3 +36,29 @@ def warehouse_engine(settings: Settings):  # noqa: ANN201 - sqlalchemy Engine
     engine = make_engine(settings.warehouse_url)
     migrate(engine)
     return engine
+
+
+@contextmanager
+def warehouse() -> Iterator[tuple[Settings, Any]]:
+    """Settings and a migrated warehouse engine for one task; the engine is disposed afterwards
+    (on DuckDB that releases the file for the next writer)."""
+    settings = task_settings()
+    engine = warehouse_engine(settings)
+    try:
+        yield settings, engine
+    finally:
+        engine.dispose()
+
+
+def fail_if_problems(problems: list[dict[str, Any]], what: str) -> None:
+    """Fail the task (no retry) naming every batch that did not load and its report."""
+    if not problems:
+        return
+    from airflow.sdk.exceptions import AirflowFailException
+
+    lines = [
+        f"{p['source_ref']} {p['status']}: {p['error_summary']}"
+        + (f" (report: {p['report_path']})" if p.get("report_path") else "")
+        for p in problems
+    ]
+    raise AirflowFailException(f"Some {what} did not load:\n" + "\n".join(lines))
