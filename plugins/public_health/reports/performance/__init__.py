@@ -1,0 +1,1 @@
+"""The quarterly Division of Public Health Performance Report."""
