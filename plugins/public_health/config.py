@@ -99,10 +99,20 @@ class ReturnsSettings(_Strict):
     change_warning_pct: float = Field(gt=0)
 
 
+class PerformanceReportSettings(_Strict):
+    area: str = Field(pattern=AREA_CODE_PATTERN)
+    years_shown: int = Field(ge=1, le=5)
+
+
+class ReportSettings(_Strict):
+    performance: PerformanceReportSettings
+
+
 class ScheduleSettings(_Strict):
     timezone: str
     fingertips_refresh: str
     provider_returns: str
+    performance_report: str
 
     @field_validator("timezone")
     @classmethod
@@ -115,7 +125,7 @@ class ScheduleSettings(_Strict):
             raise ValueError(f"unknown time zone {v!r}") from exc
         return v
 
-    @field_validator("fingertips_refresh", "provider_returns")
+    @field_validator("fingertips_refresh", "provider_returns", "performance_report")
     @classmethod
     def _cron(cls, v: str) -> str:
         if len(v.split()) != 5:
@@ -134,6 +144,7 @@ class Settings(_Strict):
     areas: AreaSettings
     indicator_sets: list[str] = Field(min_length=1)
     returns: ReturnsSettings
+    reports: ReportSettings
     schedules: ScheduleSettings
     paths: PathSettings
 
