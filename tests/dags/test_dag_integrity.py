@@ -100,3 +100,11 @@ print(json.dumps({{"seconds": elapsed, "dags": len(bag.dags), "errors": len(bag.
     assert result["seconds"] < PARSE_BOUND_S
     heavy = sorted({m.split(".")[0] for m in result["loaded"]} & set(HEAVY))
     assert not heavy, f"DAG files import heavy modules at parse time: {heavy}"
+
+
+def test_performance_report_dag_shape(dagbag):
+    dag = dagbag.dags["performance_report"]
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert _cron(dag.timetable).expression == "0 6 12 2,5,8,11 *"   # six weeks after each quarter ends
+    assert "quarter" in dag.params
+    assert {"choose_quarter", "build"} <= set(dag.task_ids)

@@ -1,0 +1,93 @@
+"""The quarterly Division of Public Health Performance Report, built from the warehouse."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
+
+from public_health.airflow_support import DEFAULT_OWNER, KPI_FACTS, PHOF_FACTS, WAREHOUSE_POOL
+from public_health.config import settings as _settings
+
+DOC = """
+### Performance report (quarterly, and when PHOF and KPI facts are updated)
+
+Builds the quarterly **Division of Public Health Performance Report** from the warehouse: a summary of
+every commissioned service with its overall RAG rating, then a page per service with its provider
+and purpose, relevant PHOF indicators (latest value, England value, significance and direction of
+travel computed from the confidence intervals), the KPI table (Target / Actual / Actual to date by
+financial-year quarter), a chart of actual against target, comments on performance, key actions, and
+every data-quality warning about the service's return. A service whose return is missing or
+quarantined is rated **Grey**, as the report's own legend defines it. Manual overrides come from
+`config/overrides/<quarter>.yaml` and are shown beside the computed rating with their reason.
+
+Runs six weeks after each quarter ends (when returns are due), and whenever both the PHOF and KPI
+assets have been updated — then only once every expected return for the quarter is in. The
+`quarter` param (e.g. `2017-18-Q2`) builds any past quarter on demand; empty means the last quarter
+that has ended. A quarter with no data at all is refused rather than rendered empty.
+
+Outputs: `output/reports/performance/<YYYY-YY>-Q<n>/report.html`, `report.pdf`, `report-data.xlsx`;
+each build is recorded in `audit.report_build` with the load batches used and the files' sha256.
+"""
+
+_cfg = _settings()
+
+
+@dag(
+    dag_id="performance_report",
+    description="Quarterly Division of Public Health Performance Report (HTML, PDF, XLSX)",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable(_cfg.schedules.performance_report, timezone=_cfg.schedules.timezone),
+        assets=(PHOF_FACTS & KPI_FACTS),
+    ),
+    start_date=pendulum.datetime(2026, 1, 1, tz=_cfg.schedules.timezone),
+    catchup=False,
+    max_active_runs=1,
+    tags=["report", "performance", "quarterly"],
+    doc_md=DOC,
+    default_args={"owner": DEFAULT_OWNER, "retries": 0},
+    params={
+        "quarter": Param("", type="string", pattern=r"^(\d{4}-\d{2}-Q[1-4])?$",
+                         description="Financial-year quarter to build, e.g. 2017-18-Q2 (empty: the last ended)"),
+    },
+)
+def performance_report():
+    @task
+    def choose_quarter() -> str:
+        from datetime import date
+
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from public_health.airflow_support.runtime import warehouse
+        from public_health.warehouse.returns import last_ended_quarter
+
+        context = get_current_context()
+        quarter = context["params"].get("quarter") or last_ended_quarter(date.today())
+        dag_run = context.get("dag_run")
+        if getattr(dag_run, "run_type", None) == "asset_triggered":
+            from sqlalchemy import text
+
+            with warehouse() as (_settings, engine), engine.connect() as conn:
+                outstanding = conn.execute(
+                    text("SELECT count(*) FROM mart.return_status WHERE period_label = :q"
+                         " AND status IN ('missing', 'not_yet_due', 'quarantined')"),
+                    {"q": quarter},
+                ).scalar_one()
+            if outstanding:
+                raise AirflowSkipException(
+                    f"{outstanding} return(s) for {quarter} are not in yet: the report waits for all of them "
+                    "(or for its quarterly schedule)"
+                )
+        return quarter
+
+    @task(pool=WAREHOUSE_POOL)
+    def build(quarter: str) -> dict:
+        from public_health.airflow_support.runtime import run_context, warehouse
+        from public_health.reports.performance.build import build_report
+
+        with warehouse() as (settings, engine):
+            return build_report(engine, settings, quarter, run_context(get_current_context()))
+
+    build(choose_quarter())
+
+
+performance_report_dag = performance_report()
