@@ -153,6 +153,7 @@ def cmd_demo(_args: argparse.Namespace) -> int:
         )
 
     returns_ok = demo_provider_returns(settings)
+    report_ok = demo_performance_report(settings)
 
     say("\nPHOF indicator values in the warehouse for the focus areas:")
     counts = phof_counts(settings.warehouse_url, settings.areas.focus)
@@ -175,6 +176,7 @@ def cmd_demo(_args: argparse.Namespace) -> int:
         and all(n > 0 for _, _, n, _ in counts)
         and len(counts) == len(settings.areas.focus)
         and returns_ok
+        and report_ok
     )
     if not ok:
         say("\nDEMO FAILED: the DAG run did not succeed or a focus area has no values (see above).")
@@ -227,6 +229,30 @@ def cmd_templates(args: argparse.Namespace) -> int:
     written = write_templates(settings, args.quarter, overwrite=True)
     say(f"{len(written)} return templates for {args.quarter} in {settings.output_dir / 'templates' / args.quarter}")
     return 0
+
+
+def demo_performance_report(settings: Any, quarter: str = "2017-18-Q2") -> bool:
+    """Build the quarterly performance report for the demo quarter and say where it is."""
+    from public_health.reports.performance.data import output_dir
+
+    say(f"\nBuilding the {quarter} performance report (DAG performance_report, dag.test()) ...")
+    dag_run = run_dag(load_dag("performance_report.py", "performance_report_dag"), {"quarter": quarter})
+    state = str(getattr(dag_run, "state", ""))
+    engine = make_engine(settings.warehouse_url)
+    try:
+        with engine.connect() as conn:
+            build = conn.execute(
+                text("SELECT build_id, outputs, batch_ids FROM audit.report_build WHERE period_label = :q"
+                     " ORDER BY build_id DESC LIMIT 1"), {"q": quarter}).first()
+    finally:
+        engine.dispose()
+    say(f"DAG run {getattr(dag_run, 'run_id', '?')}: {state}")
+    folder = output_dir(settings, quarter)
+    if build is not None:
+        say(f"Performance report {quarter} (build {build.build_id}, recorded in audit.report_build):")
+        for name in ("report.html", "report.pdf", "report-data.xlsx"):
+            say(f"  {folder / name}")
+    return state.endswith("success") and build is not None
 
 
 def cmd_up_info(_args: argparse.Namespace) -> int:
