@@ -258,7 +258,7 @@ def read_yaml(path: Path) -> Any:
     except FileNotFoundError as exc:
         raise ConfigError(f"{_rel(path)}: file not found") from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader (libyaml's when available)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{_rel(path)}: not valid YAML: {exc}") from exc
 
@@ -273,6 +273,8 @@ def validate_file(model: type[BaseModel], path: Path, data: Any | None = None) -
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(path, exc)) from None
 
+
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

@@ -98,7 +98,8 @@ def throwaway_postgres_database(prefix: str = "bench") -> Iterator[tuple[str, st
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def target_line(name: str, value: float, limit: float, unit: str = "") -> str:
-    """``name: value (target <= limit): met / MISSED``."""
-    met = value <= limit
-    return f"  {name}: {value:.2f}{unit} (target <= {limit:g}{unit}): {'met' if met else 'MISSED'}"
+def target_line(name: str, value: float, limit: float, unit: str = "", *, strict: bool = False) -> str:
+    """``name: value (target <= limit): met / MISSED`` (``<`` when ``strict``)."""
+    met = value < limit if strict else value <= limit
+    sign = "<" if strict else "<="
+    return f"  {name}: {value:.2f}{unit} (target {sign} {limit:g}{unit}): {'met' if met else 'MISSED'}"

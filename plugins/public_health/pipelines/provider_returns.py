@@ -105,16 +105,20 @@ def process_files(
 ) -> list[dict[str, Any]]:
     """Process files oldest first. One file's unexpected error is recorded and does not stop the rest."""
     results = []
+    services = _services() if candidates else {}   # read and validated once per run, not once per file
     for candidate in sorted(candidates, key=lambda c: (c["mtime"], c["relative"])):
         try:
-            results.append(process_file(settings, engine, candidate, run))
+            results.append(process_file(settings, engine, candidate, run, services=services))
         except Exception as exc:  # recorded in audit by process_file; the next file still gets its turn
             log.exception("%s failed", candidate["relative"])
             results.append({"file": candidate["relative"], "status": "failed", "error": str(exc)})
     return results
 
 
-def process_file(settings: Settings, engine: Engine, candidate: dict[str, Any], run: RunContext) -> dict[str, Any]:
+def process_file(
+    settings: Settings, engine: Engine, candidate: dict[str, Any], run: RunContext,
+    *, services: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Land, parse, check and load (or quarantine) one return file."""
     from public_health.returns.discovery import Candidate, land
     from public_health.warehouse.returns import record_received
@@ -147,21 +151,20 @@ def process_file(settings: Settings, engine: Engine, candidate: dict[str, Any], 
         return {**base, "status": "unchanged", "service_code": before.service_code, "period": before.period_label}
 
     try:
-        return _check_and_load(settings, engine, c, landing_path, sha, batch_id, base, received)
+        return _check_and_load(settings, engine, c, landing_path, sha, batch_id, base, received,
+                               services if services is not None else _services())
     except Exception as exc:
         audit.fail_batch(engine, batch_id, f"{c.relative}: {type(exc).__name__}: {exc}")
         raise
 
 
 def _check_and_load(settings: Settings, engine: Engine, c: Any, landing_path: Path, sha: str, batch_id: int,
-                    base: dict[str, Any], received: dict[str, Any]) -> dict[str, Any]:
+                    base: dict[str, Any], received: dict[str, Any], services: dict[str, Any]) -> dict[str, Any]:
     from public_health.quality.gate import validate_frame
     from public_health.quality.quarantine import quarantine
     from public_health.returns.parse import ReturnParseError, parse_return
     from public_health.returns.staging import gate_parameters, previous_quarter, stage_return
     from public_health.warehouse.returns import load_return, previous_figures, record_received
-
-    services = _services()
 
     def send_to_quarantine(service_code: str | None, period: str | None, error: str | None,
                            outcome: Any = None) -> dict[str, Any]:

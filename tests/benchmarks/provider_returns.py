@@ -1,0 +1,476 @@
+"""Benchmark: 200 generated provider return workbooks processed end to end by the provider returns pipeline.
+
+Files: the 24 services that are not redacted (``substance_misuse_turning_point`` is redacted and has no KPIs:
+skipped) × the 8 quarters 2016-17-Q1 .. 2017-18-Q4 = 192 workbooks, plus 2018-19-Q1 for the first 8 services
+(by code) to make 200. Each is written by the real template writer
+(``public_health.returns.template.write_template``), prefilled with the published reference figures
+(``public_health.returns.samples.return_figures``) where the reference has them, and elsewhere with
+deterministic synthetic figures consistent with each KPI (counts whole and non-negative, cumulative
+actual-to-date never falling, percentages between 0 and 100 and equal to numerator / denominator where the KPI
+names them, scores within their scale). The reference figures are kept as published, slips included, so a
+quarantine caused by one is a finding about the reference data, not a generator bug: each quarantined file is
+listed with its error summary and whether reference figures were in it.
+
+End to end = the pipeline's own functions (``public_health.pipelines.provider_returns``): ``sync_config``,
+``scan`` and ``process_files``, with settings pointed at a throwaway DuckDB warehouse, data folder and
+shared drive (file modification times set a day in the past, so every file has settled).
+
+Baseline in the same run: reading the same workbooks with openpyxl in read-only mode
+(``load_workbook(path, read_only=True, data_only=True)``) and iterating every cell of every sheet, nothing else.
+Target: pipeline time / baseline time at most 4. A missed target is printed, never an error.
+
+Where the time goes is measured with thin timing wrappers around the functions the pipeline calls (parse,
+stage, gate, load, landing, service configuration); a cProfile of a small extra run (5 files, fresh warehouse)
+is summarised by module.
+
+    PYTHONPATH=plugins python tests/benchmarks/provider_returns.py
+"""
+
+from __future__ import annotations
+
+import cProfile
+import functools
+import hashlib
+import logging
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import Stopwatch, report, table, target_line  # noqa: E402
+
+QUARTERS = [f"2016-17-Q{q}" for q in range(1, 5)] + [f"2017-18-Q{q}" for q in range(1, 5)]
+EXTRA_QUARTER = "2018-19-Q1"
+N_FILES = 200
+RATIO_TARGET = 4.0
+PROFILE_FILES = 5
+
+
+# Figures -----------------------------------------------------------------------------------------
+
+
+def _unit_random(*key: Any) -> float:
+    """A deterministic number in [0, 1) from the key."""
+    digest = hashlib.sha256("|".join(map(str, key)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _quarter_has_actual(kpi: Any, q: int) -> bool:
+    if kpi.frequency == "half_yearly":
+        return q in (2, 4)
+    if kpi.frequency == "annual":
+        return q == 4
+    return True
+
+
+def return_prefill(service: Any, quarter: str) -> tuple[dict[tuple[str, str, str], Any], int]:
+    """The prefill for one return: reference figures where published, synthetic ones elsewhere, made consistent.
+
+    Returns (prefill, number of reference figures used).
+    """
+    from public_health.returns.samples import return_figures
+    from public_health.returns.template import cell_applies, split_quarter
+
+    fy, rq = split_quarter(quarter)
+    reference = return_figures(service, quarter)
+    values: dict[tuple[str, str, str], Any] = {}
+    for kpi in service.kpis:
+        base_u = _unit_random(service.code, kpi.code)
+        for q in range(1, 5):
+            period = f"{fy}-Q{q}"
+            wiggle = 0.9 + 0.2 * _unit_random(service.code, kpi.code, period)  # within ±10%: no change warnings
+            if cell_applies(kpi, q, "target", rq):
+                target = kpi.targets.get(fy, kpi.target)
+                if target is None:
+                    target = 85.0 if kpi.unit == "percent" else float(round(50 + 500 * base_u))
+                values[(kpi.code, period, "target")] = target
+            if not cell_applies(kpi, q, "actual", rq) or not _quarter_has_actual(kpi, q):
+                continue
+            if kpi.unit == "percent":
+                v = round(min(99.0, (40 + 55 * base_u) * wiggle), kpi.decimals)
+            elif kpi.unit == "score":
+                low, high = kpi.score_scale or (0.0, 10.0)
+                v = round(low + (high - low) * (0.6 + 0.3 * base_u) * wiggle / 1.1, max(kpi.decimals, 1))
+            elif kpi.unit == "count":
+                v = (20 + 1500 * base_u) * wiggle
+                v = round(v, kpi.decimals) if kpi.decimals else int(round(v))
+            else:  # rate, currency, days
+                v = round((10 + 200 * base_u) * wiggle, 2)
+            values[(kpi.code, period, "actual")] = v
+    from_reference = set(reference)
+    values.update(reference)
+
+    # Denominators are at least their numerators (count KPIs used as both), before percentages are derived.
+    for kpi in service.kpis:
+        if not (kpi.numerator_kpi and kpi.denominator_kpi):
+            continue
+        for q in range(1, rq + 1):
+            period = f"{fy}-Q{q}"
+            nk, dk = (kpi.numerator_kpi, period, "actual"), (kpi.denominator_kpi, period, "actual")
+            n, d = values.get(nk), values.get(dk)
+            if _is_number(n) and _is_number(d) and n > d:
+                if dk not in from_reference:
+                    values[dk] = int(n + round(n * 0.15)) if float(n).is_integer() else n * 1.15
+                elif nk not in from_reference:
+                    values[nk] = int(d * 0.8)
+    # Percentages equal numerator / denominator where the KPI names them. Published figures are kept; the
+    # synthetic one(s) among percentage, numerator and denominator are derived from them. Two passes, because a
+    # denominator may be shared by several percentage KPIs.
+    for _pass in range(2):
+        for kpi in service.kpis:
+            if kpi.unit != "percent" or not (kpi.numerator_kpi and kpi.denominator_kpi):
+                continue
+            for q in range(1, rq + 1):
+                period = f"{fy}-Q{q}"
+                pk = (kpi.code, period, "actual")
+                nk, dk = (kpi.numerator_kpi, period, "actual"), (kpi.denominator_kpi, period, "actual")
+                p, n, d = values.get(pk), values.get(nk), values.get(dk)
+                if pk not in from_reference:
+                    if _is_number(n) and _is_number(d) and d > 0:
+                        values[pk] = round(100.0 * n / d, kpi.decimals)
+                elif not _is_number(p) or (nk in from_reference and dk in from_reference):
+                    continue  # all three published (any inconsistency is the reference's own)
+                elif nk in from_reference and _is_number(n):  # synthetic denominator
+                    values[dk] = int(round(100.0 * n / p)) if p > 0 else int(200 * n + 1)
+                elif _is_number(d) and d > 0:  # synthetic numerator
+                    values[nk] = int(round(p / 100.0 * d))
+    # Cumulative counts: actual to date = the running total of the actuals (reference figures kept).
+    for kpi in service.kpis:
+        if kpi.target_kind != "cumulative":
+            continue
+        running = 0.0
+        for q in range(1, rq + 1):
+            period = f"{fy}-Q{q}"
+            actual = values.get((kpi.code, period, "actual"))
+            key = (kpi.code, period, "actual_to_date")
+            if key in reference:
+                running = reference[key] if _is_number(reference[key]) else running
+                continue
+            running += actual if _is_number(actual) else 0
+            values[key] = int(running) if float(running).is_integer() else running
+    used = sum(1 for k in reference if values.get(k) == reference[k])
+    return values, used
+
+
+def published_inconsistencies(service: Any, quarter: str, values: dict[tuple[str, str, str], Any]) -> list[str]:
+    """Percentages whose published figure, numerator and denominator disagree (or exceed 100) in a prefill."""
+    from public_health.returns.samples import return_figures
+    from public_health.returns.template import split_quarter
+
+    fy, rq = split_quarter(quarter)
+    reference = return_figures(service, quarter)
+    found = []
+    for kpi in service.kpis:
+        if kpi.unit != "percent" or not (kpi.numerator_kpi and kpi.denominator_kpi):
+            continue
+        for q in range(1, rq + 1):
+            keys = [(c, f"{fy}-Q{q}", "actual") for c in (kpi.code, kpi.numerator_kpi, kpi.denominator_kpi)]
+            p, n, d = (values.get(k) for k in keys)
+            if not all(k in reference for k in keys) or not all(_is_number(x) for x in (p, n, d)) or d <= 0:
+                continue
+            if p > 100 or n > d or abs(p - 100.0 * n / d) > 0.5:
+                found.append(f"{kpi.code} {fy}-Q{q}: published {p:g}% but {n:g} / {d:g} = {100.0 * n / d:.1f}%")
+    return found
+
+
+def generate_drive(root: Path) -> list[dict[str, Any]]:
+    """Write the 200 workbooks; returns one record per file (path, service, quarter, reference figures used)."""
+    from public_health.returns.services import load_services
+    from public_health.returns.template import template_filename, write_template
+
+    services = [s for s in load_services().values() if not s.redacted and s.kpis]
+    jobs = [(s, q) for q in QUARTERS for s in services]
+    jobs += [(s, EXTRA_QUARTER) for s in services[: N_FILES - len(jobs)]]
+    files = []
+    oldest = time.time() - 86400  # a day ago: long settled (returns.settle_seconds is minutes)
+    for i, (service, quarter) in enumerate(jobs):
+        prefill, used = return_prefill(service, quarter)
+        folder = root / (service.provider or "Provider").replace("/", "-") / service.code
+        path = write_template(
+            service,
+            quarter,
+            folder / template_filename(service.code, quarter),
+            prefill=prefill,
+            cover={
+                "submitted_by": f"Performance team, {service.provider}",
+                "submission_date": datetime(2019, 1, 1, tzinfo=UTC).date(),
+                "contact_email": "performance@provider.example.org",
+            },
+        )
+        mtime = oldest + i * 10  # oldest quarter first, as they would have arrived
+        os.utime(path, (mtime, mtime))
+        files.append({"path": path, "service": service.code, "quarter": quarter, "reference_figures": used,
+                      "published_slips": published_inconsistencies(service, quarter, prefill)})
+    return files
+
+
+# Baseline ----------------------------------------------------------------------------------------
+
+
+def baseline(paths: list[Path]) -> tuple[float, int]:
+    """openpyxl read-only, every cell of every sheet; (seconds, cells seen)."""
+    from openpyxl import load_workbook
+
+    cells = 0
+    with Stopwatch() as sw:
+        for path in paths:
+            wb = load_workbook(path, read_only=True, data_only=True)
+            for ws in wb.worksheets:
+                for row in ws.iter_rows():
+                    for cell in row:
+                        _ = cell.value
+                        cells += 1
+            wb.close()
+    return sw.seconds, cells
+
+
+# Pipeline ----------------------------------------------------------------------------------------
+
+
+class PhaseTimer:
+    """Wraps module attributes the pipeline looks up at call time, adding up the seconds spent in each."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def wrap(self, module: Any, name: str, phase: str) -> None:
+        original = getattr(module, name)
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[phase] += time.perf_counter() - t0
+                self.calls[phase] += 1
+
+        setattr(module, name, timed)
+        self._undo.append((module, name, original))
+
+    def restore(self) -> None:
+        for module, name, original in reversed(self._undo):
+            setattr(module, name, original)
+        self._undo.clear()
+
+
+def _instrument() -> PhaseTimer:
+    import public_health.pipelines.provider_returns as pipeline
+    import public_health.quality.gate as gate
+    import public_health.quality.quarantine as quarantine
+    import public_health.returns.discovery as discovery
+    import public_health.returns.parse as parse
+    import public_health.returns.staging as staging
+    import public_health.warehouse.returns as wh_returns
+
+    timer = PhaseTimer()
+    timer.wrap(discovery, "land", "land (copy + sha256)")
+    timer.wrap(pipeline, "_services", "load services config (YAML + pydantic)")
+    timer.wrap(parse, "parse_return", "parse (openpyxl)")
+    timer.wrap(wh_returns, "previous_figures", "previous figures query")
+    timer.wrap(staging, "stage_return", "stage (derived columns)")
+    timer.wrap(gate, "validate_frame", "checks (GE gate)")
+    timer.wrap(wh_returns, "load_return", "load (merge with history)")
+    timer.wrap(quarantine, "quarantine", "quarantine report")
+    return timer
+
+
+def run_pipeline(drive: Path, data_dir: Path, warehouse_url: str, timer: PhaseTimer | None = None) -> dict[str, Any]:
+    from public_health.config import load_settings
+    from public_health.pipelines.provider_returns import process_files, scan, sync_config
+    from public_health.warehouse.audit import RunContext
+    from public_health.warehouse.engine import make_engine
+    from public_health.warehouse.migrations import migrate
+
+    settings = load_settings(
+        env={"WAREHOUSE_URL": warehouse_url, "PH_DATA_DIR": str(data_dir), "PH_SHARED_DRIVE": str(drive)}
+    )
+    engine = make_engine(settings.warehouse_url)
+    migrate(engine)
+    run = RunContext(dag_id="benchmark_provider_returns", run_id=f"bench-{data_dir.name}")
+    with Stopwatch() as sw_sync:
+        sync_config(settings, engine)
+    with Stopwatch() as sw_scan:
+        found = scan(settings, engine, now=time.time())
+    with Stopwatch() as sw_proc:
+        results = process_files(settings, engine, found["new"], run)
+    engine.dispose()
+    return {
+        "sync_s": sw_sync.seconds,
+        "scan_s": sw_scan.seconds,
+        "process_s": sw_proc.seconds,
+        "total_s": sw_sync.seconds + sw_scan.seconds + sw_proc.seconds,
+        "found": len(found["new"]),
+        "settling": len(found["settling"]),
+        "ignored": len(found["ignored"]),
+        "results": results,
+    }
+
+
+def _module_group(filename: str) -> str:
+    f = filename.replace("\\", "/")
+    for key, label in (
+        ("public_health/returns/parse", "public_health.returns.parse"),
+        ("public_health/returns/staging", "public_health.returns.staging"),
+        ("public_health/", "public_health (other)"),
+        ("great_expectations/", "great_expectations"),
+        ("openpyxl/", "openpyxl"),
+        ("sqlalchemy/", "sqlalchemy"),
+        ("duckdb", "duckdb (+ engine)"),
+        ("pandas/", "pandas"),
+        ("numpy/", "numpy"),
+        ("pydantic", "pydantic"),
+        ("yaml/", "yaml"),
+        ("/xml/", "xml (stdlib)"),
+        ("zipfile", "zipfile (stdlib)"),
+    ):
+        if key in f:
+            return label
+    if f.startswith("~") or f.startswith("<"):
+        return "builtins / C functions"
+    return "other"
+
+
+def profile_summary(stats: pstats.Stats) -> list[tuple[str, float]]:
+    """Self time (tottime) summed by module group, largest first."""
+    by_group: dict[str, float] = defaultdict(float)
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        by_group[_module_group(filename)] += tottime
+    return sorted(by_group.items(), key=lambda kv: -kv[1])
+
+
+# Report ------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    # Silence the pipeline's and GE's log lines (each quarantine is logged as an error): reported below instead.
+    logging.root.addHandler(logging.NullHandler())
+    logging.root.setLevel(logging.CRITICAL)
+    work = Path(tempfile.mkdtemp(prefix="bench_returns_"))
+    try:
+        return _main(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _main(work: Path) -> int:
+    drive = work / "shared_drive"
+    report("Provider returns benchmark")
+    with Stopwatch() as sw_gen:
+        files = generate_drive(drive)
+    n = len(files)
+    services = sorted({f["service"] for f in files})
+    with_ref = sum(1 for f in files if f["reference_figures"])
+    report(
+        f"generated {n} workbooks in {sw_gen.seconds:.1f}s: {len(services)} services (redacted"
+        " substance_misuse_turning_point skipped: no KPIs) x 8 quarters 2016-17-Q1..2017-18-Q4"
+        f" + {EXTRA_QUARTER} for {n - len(services) * len(QUARTERS)} services;"
+        f" {with_ref} hold published reference figures",
+        "",
+    )
+    paths = [f["path"] for f in files]
+
+    base_s, cells = baseline(paths)
+    report(f"baseline (openpyxl read_only, every cell): {base_s:.2f}s, {n / base_s:,.1f} files/s, {cells:,} cells")
+
+    timer = _instrument()
+    try:
+        result = run_pipeline(drive, work / "data", f"duckdb:///{work / 'warehouse.duckdb'}", timer)
+    finally:
+        timer.restore()
+    total = result["total_s"]
+    ratio = total / base_s
+    report(
+        f"pipeline (DuckDB): {total:.2f}s, {n / total:,.2f} files/s (sync_config {result['sync_s']:.2f}s,"
+        f" scan {result['scan_s']:.2f}s, process_files {result['process_s']:.2f}s); found {result['found']} new,"
+        f" {result['settling']} settling, {result['ignored']} ignored",
+        "",
+    )
+
+    by_status: dict[str, int] = defaultdict(int)
+    for r in result["results"]:
+        by_status[r["status"]] += 1
+    by_file = {f["path"].relative_to(drive).as_posix(): f for f in files}
+    report("outcome: " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
+    problems = [r for r in result["results"] if r["status"] not in ("loaded", "loaded_with_warnings")]
+    for r in problems:
+        f = by_file.get(r["file"], {})
+        slips = f.get("published_slips") or []
+        if slips:
+            origin = "published reference figures disagree: " + "; ".join(slips)
+        elif f.get("reference_figures"):
+            origin = f"holds {f['reference_figures']} reference figures, no published inconsistency found: CHECK"
+        else:
+            origin = "synthetic figures only: a GENERATOR BUG"
+        report(f"  {r['status']}: {r['file']}", f"    error: {str(r.get('error'))[:600]}", f"    cause: {origin}")
+    warned = [r for r in result["results"] if r["status"] == "loaded_with_warnings"]
+    for r in warned[:10]:
+        report(f"  loaded with warnings: {r['file']}: {'; '.join(r.get('warnings') or [])}")
+    if len(warned) > 10:
+        report(f"  ... and {len(warned) - 10} more loaded with warnings")
+    report("")
+
+    measured = sum(timer.seconds.values())
+    phase_rows = [[phase, timer.calls[phase], secs, 100.0 * secs / total] for phase, secs in
+                  sorted(timer.seconds.items(), key=lambda kv: -kv[1])]
+    phase_rows.append(["rest (audit rows, return_received, transactions, scan, sync)", "", total - measured,
+                       100.0 * (total - measured) / total])
+    report("where the pipeline's time goes (timing wrappers, whole run):",
+           *("  " + ln for ln in table(["phase", "calls", "seconds", "% of total"], phase_rows)), "")
+
+    # A small cProfile run on a fresh warehouse and drive, summarised by module (self time).
+    sub = work / "profile_drive"
+    for f in files[:PROFILE_FILES]:
+        dest = sub / f["path"].relative_to(drive)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f["path"], dest)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    prof = run_pipeline(sub, work / "profile_data", f"duckdb:///{work / 'profile.duckdb'}")
+    profiler.disable()
+    groups = profile_summary(pstats.Stats(profiler))
+    prof_total = sum(s for _, s in groups)
+    report(f"cProfile of {PROFILE_FILES} files on a fresh warehouse ({prof['total_s']:.2f}s under the profiler),"
+           " self time by module:",
+           *("  " + ln for ln in table(["module", "self s", "%"],
+                                      [[g, s, 100.0 * s / prof_total] for g, s in groups[:12]])), "")
+
+    report(
+        *table(
+            ["run", "files", "seconds", "files/s", "ratio", "target met?"],
+            [
+                ["baseline: openpyxl read_only", n, base_s, n / base_s, "1.00", ""],
+                ["pipeline (DuckDB)", n, total, n / total, f"{ratio:.2f}", "yes" if ratio <= RATIO_TARGET else "NO"],
+            ],
+        ),
+        "",
+        "targets:",
+        target_line("pipeline / baseline ratio", ratio, RATIO_TARGET),
+        f"  loaded {by_status['loaded'] + by_status['loaded_with_warnings']} of {n}"
+        f" (quarantined {by_status.get('quarantined', 0)}, failed {by_status.get('failed', 0)})",
+    )
+    if by_status.get("failed") or result["found"] != n:
+        report("ERROR: a file failed with an unexpected error, or scan did not find every file")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    code = main()
+    report(f"(benchmark wall time {time.perf_counter() - started:.0f}s)")
+    sys.exit(code)
