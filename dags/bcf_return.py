@@ -1,0 +1,60 @@
+"""The Better Care Fund quarterly return and board summary."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+
+from public_health.airflow_support import DEFAULT_OWNER, WAREHOUSE_POOL
+from public_health.config import settings as _settings
+
+DOC = """
+### BCF return (quarterly, after the return window closes, and on demand)
+
+Builds the Health and Wellbeing Board's **Better Care Fund** quarterly return for the planning year's
+metric set (`config/bcf/<year>.yaml`, one file per planning year): plan against actual by quarter and
+year to date, variance, and whether each metric is on track; the national conditions to confirm; the
+narrative and sign-off fields. Actuals come from the warehouse (a Fingertips indicator or a local
+return); a metric whose actual is missing carries a visible gap note saying why, never a blank or 0.
+
+Param `quarter` (e.g. `2016-17-Q2`; empty: the last quarter that has ended).
+Outputs under `output/bcf/<YYYY-YY>-Q<n>/`: `bcf-return.xlsx` (Cover with sign-off, Metrics, National
+Conditions, Narrative; input cells yellow and unlocked, calculated cells locked), `board-summary.html`
+and `board-summary.pdf` (one page). Each build is recorded in `audit.report_build`.
+"""
+
+_cfg = _settings()
+
+
+@dag(
+    dag_id="bcf_return",
+    description="Better Care Fund quarterly return (XLSX) and board summary (HTML, PDF)",
+    # The 1st of Feb/May/Aug/Nov: a month after each quarter ends, when the return window has closed.
+    schedule=CronTriggerTimetable("0 7 1 2,5,8,11 *", timezone=_cfg.schedules.timezone),
+    start_date=pendulum.datetime(2026, 1, 1, tz=_cfg.schedules.timezone),
+    catchup=False,
+    max_active_runs=1,
+    tags=["report", "bcf", "quarterly"],
+    doc_md=DOC,
+    default_args={"owner": DEFAULT_OWNER, "retries": 0},
+    params={"quarter": Param("", type="string", pattern=r"^(\d{4}-\d{2}-Q[1-4])?$",
+                             description="Financial-year quarter, e.g. 2016-17-Q2 (empty: the last ended)")},
+)
+def bcf_return():
+    @task(pool=WAREHOUSE_POOL)
+    def build() -> dict:
+        from datetime import date
+
+        from public_health.airflow_support.runtime import run_context, warehouse
+        from public_health.reports.bcf.build import build_return
+        from public_health.warehouse.returns import last_ended_quarter
+
+        context = get_current_context()
+        quarter = context["params"].get("quarter") or last_ended_quarter(date.today())
+        with warehouse() as (settings, engine):
+            return build_return(engine, settings, quarter, run_context(context))
+
+    build()
+
+
+bcf_return_dag = bcf_return()

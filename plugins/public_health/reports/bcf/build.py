@@ -1,0 +1,151 @@
+"""Build the Better Care Fund quarterly return and board summary from configuration and the warehouse.
+
+Plans come from ``config/bcf/<year>.yaml``; actuals from the warehouse (a Fingertips indicator or a
+local return loaded by the provider returns pipeline). A missing actual becomes a visible gap note in
+the return and the summary, never a blank or a zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from public_health.config import Settings, config_dir, read_yaml
+from public_health.periods import financial_quarter
+from public_health.warehouse.audit import RunContext
+
+from .model import BcfReturn, MetricLine, MetricQuarter, NationalCondition
+
+log = logging.getLogger(__name__)
+
+REPORT = "bcf_return"
+NARRATIVE_FIELDS = ("progress", "challenges", "plans_next_quarter")
+SIGN_OFF_FIELDS = ["Completed by", "Email", "Telephone", "Approved by (HWB chair or delegate)", "Date approved"]
+
+
+def planning_year_of(quarter: str) -> str:
+    year, _ = financial_quarter(quarter)
+    return f"{year}-{str(year + 1)[-2:]}"
+
+
+def _actual(engine: Engine, metric: Any, hwb_code: str, quarter: str) -> tuple[float | None, str | None]:
+    """(actual, why missing) for one quarter."""
+    source = metric.actual_source
+    year = planning_year_of(quarter)
+    with engine.connect() as conn:
+        if source.kind == "local_return" and source.service_code and source.kpi_code:
+            row = conn.execute(
+                text("SELECT value, missing_reason FROM core.fact_kpi_value WHERE service_code = :s AND kpi_code = :k"
+                     " AND period_label = :q AND measure = 'actual'"),
+                {"s": source.service_code, "k": source.kpi_code, "q": quarter},
+            ).first()
+            if row is None:
+                return None, f"no local return ({source.service_code}) has reported {source.kpi_code} for {quarter}"
+            return row.value, (None if row.value is not None else f"the return gives '{row.missing_reason}'")
+        if source.kind == "fingertips" and source.indicator_id:
+            fy_label = f"{year[:4]}/{year[5:]}"
+            row = conn.execute(
+                text("SELECT value FROM core.fact_indicator_value WHERE indicator_id = :i AND area_code = :a"
+                     " AND period_label = :p AND category_type = '' ORDER BY sex LIMIT 1"),
+                {"i": source.indicator_id, "a": hwb_code, "p": fy_label},
+            ).first()
+            if metric.frequency == "annual" or row is not None:
+                if row is None:
+                    return None, (f"Fingertips indicator {source.indicator_id} has no {fy_label} value for "
+                                  f"{hwb_code} yet")
+                return row.value, None
+            return None, (f"Fingertips publishes indicator {source.indicator_id} for whole years; no quarterly "
+                          "actual")
+    return None, source.note or "no source of actuals is configured for this metric"
+
+
+def _plan_key(key: str, year: str) -> str | None:
+    """Config plan keys ('Q1'..'Q4' or 'year') as quarter labels; None for the annual plan."""
+    return f"{year}-{key}" if key.startswith("Q") else None
+
+
+def assemble(engine: Engine, settings: Settings, quarter: str, *, generated_at: datetime | None = None) -> BcfReturn:
+    """The return for ``quarter``: every configured metric with plan, actual (or why not), variance."""
+    from .calculations import plan_vs_actual
+    from .config import load_bcf_year
+
+    year = planning_year_of(quarter)
+    cfg = load_bcf_year(year, config_dir())
+    _, q_now = financial_quarter(quarter)
+    quarters = [f"{year}-Q{q}" for q in range(1, 5)]
+    lines = []
+    for metric in cfg.metrics:
+        quarterly = {_plan_key(k, year): v for k, v in metric.plan.items() if _plan_key(k, year)}
+        annual = metric.plan.get("year")
+        periods = quarters if metric.frequency == "quarterly" else [f"{year}-Q4"]
+        plan = {q: quarterly.get(q, annual if metric.frequency == "annual" else None) for q in periods}
+        actual: dict[str, float | None] = {}
+        gaps: list[str] = []
+        for q in periods:
+            if int(q[-1]) > q_now:
+                continue   # not due yet: no actual expected
+            value, why = _actual(engine, metric, cfg.hwb.area_code, q)
+            actual[q] = value
+            if value is None:
+                gaps.append(f"Actual not available for {q[:7]} {q[-2:]}: {why}")
+        if metric.frequency == "annual" and q_now < 4:
+            gaps.append(f"Annual metric: the {year} actual is reported at year end (Q4)")
+        cumulative = "count" in metric.unit
+        rows = plan_vs_actual(plan, actual, metric.polarity, cumulative=cumulative)
+        current = next((r for r in rows if r.period == quarter), None)
+        latest = [r for r in rows if int(r.period[-1]) <= q_now]
+        last = latest[-1] if latest else None
+        lines.append(MetricLine(
+            code=metric.code, name=metric.name, unit=metric.unit, frequency=metric.frequency,
+            polarity=metric.polarity,
+            quarters=[MetricQuarter(r.period, r.plan, r.actual, r.variance, r.variance_pct,
+                                    None if r.actual is not None or int(r.period[-1]) > q_now
+                                    else "not available") for r in rows],
+            ytd_plan=last.ytd_plan if last else None, ytd_actual=last.ytd_actual if last else None,
+            ytd_variance=last.ytd_variance if last else None,
+            on_track=current.on_track if current else None,
+            annual_plan=annual if annual is not None else (sum(quarterly.values()) if quarterly else None),
+            actual_source=metric.actual_source.kind.replace("_", " "), gap_notes=gaps,
+        ))
+    conditions_path = config_dir() / "bcf" / f"{year}.conditions.yaml"
+    conditions = [
+        NationalCondition(str(c["code"]), c["text"], None, None)
+        for c in ((read_yaml(conditions_path) or {}).get("conditions", []) if conditions_path.exists() else [])
+    ]
+    return BcfReturn(
+        planning_year=year, quarter=quarter, hwb_name=cfg.hwb.name, hwb_code=cfg.hwb.area_code,
+        generated_at=generated_at or datetime.now(UTC), metrics=lines, conditions=conditions,
+        narrative={k: "" for k in NARRATIVE_FIELDS}, sign_off_fields=SIGN_OFF_FIELDS,
+    )
+
+
+def build_return(engine: Engine, settings: Settings, quarter: str, run: RunContext | None = None) -> dict[str, Any]:
+    from .render import write_return_xlsx, write_summary_html, write_summary_pdf
+
+    data = assemble(engine, settings, quarter)
+    folder = settings.output_dir / "bcf" / quarter
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [
+        write_return_xlsx(data, folder / "bcf-return.xlsx"),
+        write_summary_html(data, folder / "board-summary.html"),
+        write_summary_pdf(data, folder / "board-summary.pdf"),
+    ]
+    outputs = {str(p): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
+    gaps = [n for m in data.metrics for n in m.gap_notes]
+    run = run or RunContext()
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO audit.report_build (report, period_label, built_at, outputs, dag_id, run_id, task_id)"
+                 " VALUES (:r, :q, :t, :o, :d, :ru, :ta)"),
+            {"r": REPORT, "q": quarter, "t": datetime.now(UTC), "o": json.dumps(outputs, sort_keys=True),
+             "d": run.dag_id, "ru": run.run_id, "ta": run.task_id},
+        )
+    for note in gaps:
+        log.warning("%s", note)
+    return {"quarter": quarter, "folder": str(folder), "outputs": outputs, "gaps": gaps}
