@@ -154,6 +154,7 @@ def cmd_demo(_args: argparse.Namespace) -> int:
 
     returns_ok = demo_provider_returns(settings)
     report_ok = demo_performance_report(settings)
+    bcf_ok = demo_bcf_return(settings)
 
     say("\nPHOF indicator values in the warehouse for the focus areas:")
     counts = phof_counts(settings.warehouse_url, settings.areas.focus)
@@ -177,6 +178,7 @@ def cmd_demo(_args: argparse.Namespace) -> int:
         and len(counts) == len(settings.areas.focus)
         and returns_ok
         and report_ok
+        and bcf_ok
     )
     if not ok:
         say("\nDEMO FAILED: the DAG run did not succeed or a focus area has no values (see above).")
@@ -253,6 +255,19 @@ def demo_performance_report(settings: Any, quarter: str = "2017-18-Q2") -> bool:
         for name in ("report.html", "report.pdf", "report-data.xlsx"):
             say(f"  {folder / name}")
     return state.endswith("success") and build is not None
+
+
+def demo_bcf_return(settings: Any, quarter: str = "2016-17-Q2") -> bool:
+    """Build the BCF quarterly return for the reference year and say where it is and what is missing."""
+    say(f"\nBuilding the BCF return for {quarter} (DAG bcf_return, dag.test()) ...")
+    dag_run = run_dag(load_dag("bcf_return.py", "bcf_return_dag"), {"quarter": quarter})
+    state = str(getattr(dag_run, "state", ""))
+    folder = settings.output_dir / "bcf" / quarter
+    say(f"DAG run {getattr(dag_run, 'run_id', '?')}: {state}")
+    for name in ("bcf-return.xlsx", "board-summary.html", "board-summary.pdf"):
+        say(f"  {folder / name}")
+    say("  (metrics without a configured source of actuals carry gap notes in both, never zeros)")
+    return state.endswith("success") and (folder / "bcf-return.xlsx").exists()
 
 
 def cmd_up_info(_args: argparse.Namespace) -> int:

@@ -108,3 +108,8 @@ def test_performance_report_dag_shape(dagbag):
     assert _cron(dag.timetable).expression == "0 6 12 2,5,8,11 *"   # six weeks after each quarter ends
     assert "quarter" in dag.params
     assert {"choose_quarter", "build"} <= set(dag.task_ids)
+
+
+def test_bcf_return_dag_shape(dagbag):
+    dag = dagbag.dags["bcf_return"]
+    assert dag.max_active_runs == 1 and dag.catchup is False and "quarter" in dag.params

@@ -108,6 +108,13 @@ def test_pdf_is_a_real_document_with_every_heading(built):
         if not service.redacted:
             assert " ".join(service.name.split())[:30] in squashed, service.name
     assert pages > len([s for s in load_services(built["root"] / "config").values() if not s.redacted]) // 2
+    if shutil.which("pdftoppm"):   # page images too, where poppler is installed
+        import subprocess
+
+        subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "2", str(built["folder"] / "report.pdf"),
+                        str(built["root"] / "page")], check=True, timeout=120)
+        images = sorted(built["root"].glob("page-*.png"))
+        assert len(images) == 2 and all(i.stat().st_size > 1000 for i in images)
 
 
 def test_build_is_recorded_and_repeatable(built):
