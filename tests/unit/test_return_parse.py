@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,36 +18,11 @@ from public_health.returns.parse import (
     parse_value,
 )
 from public_health.returns.template import KPI_FIRST_ROW, KPI_SHEET, value_column, write_template
+from tests.unit.return_standins import Kpi, Service
 
 QUARTER = "2017-18-Q2"
 
 
-@dataclass
-class Kpi:
-    code: str
-    name: str
-    unit: str
-    polarity: str = "high_is_good"
-    target_kind: str = "per_quarter"
-    frequency: str = "quarterly"
-    target: float | None = None
-    targets: dict = field(default_factory=dict)
-    numerator_kpi: str | None = None
-    denominator_kpi: str | None = None
-    score_scale: tuple | None = None
-    decimals: int = 0
-
-
-@dataclass
-class Service:
-    code: str
-    name: str
-    provider: str | None
-    purpose: str | None = "Purpose"
-    redacted: bool = False
-    phof_indicator_ids: list = field(default_factory=list)
-    return_due_days: int | None = 30
-    kpis: list = field(default_factory=list)
 
 
 SH = Service(

@@ -7,7 +7,6 @@ import io
 import math
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +19,7 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 
 from public_health.returns.parse import MISSING_REASONS, ReturnParseError, parse_return, parse_value
 from public_health.returns.template import KPI_FIRST_ROW, KPI_SHEET, SHEETS, value_column, write_template
+from tests.unit.return_standins import Kpi, Service
 
 QUARTER = "2017-18-Q2"
 NAME = f"sexual_health_{QUARTER}.xlsx"
@@ -27,32 +27,6 @@ UNITS = ("count", "percent", "rate", "score", "currency", "days")
 PROPS = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@dataclass
-class Kpi:
-    code: str
-    name: str
-    unit: str
-    polarity: str = "high_is_good"
-    target_kind: str = "per_quarter"
-    frequency: str = "quarterly"
-    target: float | None = None
-    targets: dict = field(default_factory=dict)
-    numerator_kpi: str | None = None
-    denominator_kpi: str | None = None
-    score_scale: tuple | None = None
-    decimals: int = 0
-
-
-@dataclass
-class Service:
-    code: str
-    name: str
-    provider: str | None
-    purpose: str | None = "Purpose"
-    redacted: bool = False
-    phof_indicator_ids: list = field(default_factory=list)
-    return_due_days: int | None = 30
-    kpis: list = field(default_factory=list)
 
 
 SH = Service(
