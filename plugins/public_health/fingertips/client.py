@@ -256,7 +256,8 @@ class FingertipsClient:
         raise FingertipsError(f"GET {url} failed: {reason} (not retried); expected {expected}. Response: {snippet}",
                               url=url, status=status)
 
-    def _get_json(self, path: str, params: dict[str, Any] | None, expected: str) -> Any:
+    def _get(self, path: str, params: dict[str, Any] | None, expected: str, read: Callable[[Any, str], Any]) -> Any:
+        """GET with retries; ``read(response, url)`` turns a successful response into the result."""
         url = self.url(path, params)
 
         def attempt() -> Any:
@@ -266,29 +267,27 @@ class FingertipsClient:
                 raise _Transient(f"{type(exc).__name__}: {exc}") from exc
             with resp:
                 self._check_status(resp, url, expected)
-                try:
-                    return resp.json()
-                except ValueError as exc:
-                    raise FingertipsError(
-                        f"GET {url} answered HTTP 200 but not with JSON ({exc}); expected {expected}. "
-                        f"Body starts: {resp.text[:200]!r}", url=url, status=200) from exc
+                return read(resp, url)
 
         return self._with_retries(url, expected, attempt)
+
+    def _get_json(self, path: str, params: dict[str, Any] | None, expected: str) -> Any:
+        def read(resp: Any, url: str) -> Any:
+            try:
+                return resp.json()
+            except ValueError as exc:
+                raise FingertipsError(
+                    f"GET {url} answered HTTP 200 but not with JSON ({exc}); expected {expected}. "
+                    f"Body starts: {resp.text[:200]!r}", url=url, status=200) from exc
+
+        return self._get(path, params, expected, read)
 
     def _get_text(self, path: str, params: dict[str, Any] | None, expected: str) -> str:
-        url = self.url(path, params)
+        def read(resp: Any, _url: str) -> str:
+            resp.encoding = resp.encoding or "utf-8"
+            return resp.content.decode("utf-8-sig")
 
-        def attempt() -> str:
-            try:
-                resp = self.session.get(url, timeout=self.timeout)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise _Transient(f"{type(exc).__name__}: {exc}") from exc
-            with resp:
-                self._check_status(resp, url, expected)
-                resp.encoding = resp.encoding or "utf-8"
-                return resp.content.decode("utf-8-sig")
-
-        return self._with_retries(url, expected, attempt)
+        return self._get(path, params, expected, read)
 
     def probe(self, timeout: float) -> bool:
         """One quick request (no retries): True if the API answers ``area_types`` with HTTP 200."""
