@@ -29,8 +29,8 @@ _cfg = _settings()
 @dag(
     dag_id="bcf_return",
     description="Better Care Fund quarterly return (XLSX) and board summary (HTML, PDF)",
-    # The 1st of Feb/May/Aug/Nov: a month after each quarter ends, when the return window has closed.
-    schedule=CronTriggerTimetable("0 7 1 2,5,8,11 *", timezone=_cfg.schedules.timezone),
+    # settings.yaml schedules.bcf_return: once each quarter's return window has closed.
+    schedule=CronTriggerTimetable(_cfg.schedules.bcf_return, timezone=_cfg.schedules.timezone),
     start_date=pendulum.datetime(2026, 1, 1, tz=_cfg.schedules.timezone),
     catchup=False,
     max_active_runs=1,

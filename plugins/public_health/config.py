@@ -113,6 +113,8 @@ class ScheduleSettings(_Strict):
     fingertips_refresh: str
     provider_returns: str
     performance_report: str
+    #: After the quarter's return window closes (the BCF local activity return is due 45 days after).
+    bcf_return: str = "0 7 20 2,5,8,11 *"
 
     @field_validator("timezone")
     @classmethod
@@ -125,7 +127,7 @@ class ScheduleSettings(_Strict):
             raise ValueError(f"unknown time zone {v!r}") from exc
         return v
 
-    @field_validator("fingertips_refresh", "provider_returns", "performance_report")
+    @field_validator("fingertips_refresh", "provider_returns", "performance_report", "bcf_return")
     @classmethod
     def _cron(cls, v: str) -> str:
         if len(v.split()) != 5:

@@ -113,3 +113,5 @@ def test_performance_report_dag_shape(dagbag):
 def test_bcf_return_dag_shape(dagbag):
     dag = dagbag.dags["bcf_return"]
     assert dag.max_active_runs == 1 and dag.catchup is False and "quarter" in dag.params
+    # settings.yaml schedules.bcf_return: after the local activity return (due 45 days on) is in.
+    assert _cron(dag.timetable).expression == "0 7 20 2,5,8,11 *"

@@ -16,6 +16,7 @@ Worked examples come from /work/shared/reference/leicestershire-hwb-minutes-and-
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -257,6 +258,44 @@ def test_plan_rates_match_template_numerators_and_denominators():
     assert round(3586 / 541613 * 100000, 1) == 662.1
     assert round(2301 / 137280 * 100000, 1) == 1676.1
     assert round(3082 / 4856 * 100, 1) == 63.5
+
+
+def test_2015_16_plans_are_the_templates_planned_15_16_columns():
+    cfg = load_bcf_year("2015-16", CONFIG_DIR)
+    assert [m.code for m in cfg.metrics] == [m.code for m in load_bcf_year("2016-17", CONFIG_DIR).metrics]
+    nea = cfg.metric("non_elective_admissions")
+    assert sum(nea.plan.values()) == 56337      # sheet 5b 'Leicestershire 15/16 Plan' total
+    assert round(898 / 133952 * 100000, 1) == cfg.metric("residential_admissions_65").plan["year"]
+    assert round(491 / 599 * 100, 1) == cfg.metric("reablement_91_days").plan["year"]
+    assert round(3021 / 4856 * 100, 1) == cfg.metric("patient_experience").plan["year"]
+    assert round(2331 / 133952 * 100000, 1) == cfg.metric("falls_admissions_65").plan["year"]
+    dtoc = cfg.metric("delayed_transfers_of_care")
+    rate = dtoc.actual_source.rate
+    printed = [4417, 4103, 5622, 5656]
+    for q, numerator in enumerate(printed, start=1):
+        assert abs(numerator / rate.denominator(q) * rate.per - dtoc.plan[f"Q{q}"]) < 0.11
+    # The 15/16 actuals (Q1 & Q2) and forecasts (Q3 & Q4) the template prints are exact on these populations.
+    for q, (numerator, printed_rate) in enumerate([(3826, 716.2), (3747, 701.4), (3466, 648.8), (3572, 664.0)], 1):
+        assert round(numerator / rate.denominator(q) * rate.per, 1) == printed_rate
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("population: {Q1: 534195,", "population: {Q5: 534195,", "population keys must be Q1..Q4 or 'year'"),
+        ("population: {Q1: 534195,", "population: {Q1: 0,", "population must be positive"),
+        ("      rate:\n        per: 100000\n", "      denominator_kpi_code: x\n      rate:\n        per: 100000\n",
+         "give rate or denominator_kpi_code, not both"),
+        ("      kind: fingertips\n      indicator_id: 22401\n",
+         "      kind: fingertips\n      indicator_id: 22401\n      kpi_code: x\n",
+         "only for kind 'local_return'"),
+    ],
+)
+def test_config_local_return_sources_are_checked(tmp_path, old, new, message):
+    text = (CONFIG_DIR / "bcf" / "2015-16.yaml").read_text(encoding="utf-8")
+    assert old in text
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_bcf_year("2015-16", _copy_config(tmp_path, text.replace(old, new, 1), "2015-16"))
 
 
 @pytest.mark.parametrize("year", ["2025-26", "2026-27"])

@@ -275,6 +275,10 @@ def test_format_value() -> None:
     assert format_value(0.0) == "0.0"
     assert format_value(84.24, "%") == "84.2%"
     assert format_value(-3.0, signed=True) == "\u22123.0"
+    # Counts are whole admissions; rates keep one decimal place.
+    assert format_value(15463.0, "admissions (count)") == "15,463"
+    assert format_value(583.0, "admissions (count)", signed=True) == "+583"
+    assert format_value(716.2178, "delayed days per 100,000 population aged 18+") == "716.2"
 
 
 def test_pdf_one_page(bcf: BcfReturn, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 
 from public_health.returns.parse import ParsedReturn, ReturnParseError, parse_return
 from public_health.returns.samples import (
+    BCF_ACTIVITY_RETURNS,
     EXPECTS,
     REFERENCE_CLOCK,
     RESUBMITTED_KPI,
@@ -271,7 +272,7 @@ def test_two_builds_are_identical(drive: tuple[Path, list[SampleFile]], tmp_path
         assert a.path.read_bytes() == b.path.read_bytes(), a.relative(root)
 
 
-def test_without_a_clock_settled_files_keep_2017_dates_and_the_truncated_one_is_new(
+def test_without_a_clock_settled_files_keep_their_reference_dates_and_the_truncated_one_is_new(
     drive: tuple[Path, list[SampleFile]], tmp_path: Path
 ) -> None:
     root, with_clock = drive
@@ -281,8 +282,25 @@ def test_without_a_clock_settled_files_keep_2017_dates_and_the_truncated_one_is_
         assert a.path.read_bytes() == b.path.read_bytes(), "bytes do not depend on the clock"
         if b.expect == "unsettled":
             assert b.mtime >= before - 1
+        elif b.kind == "bcf_activity":  # the BCF activity returns of 2015/16, sent in 2015
+            assert datetime.fromtimestamp(b.mtime, UTC) == BCF_ACTIVITY_RETURNS[b.quarter]
         else:
             assert datetime.fromtimestamp(b.mtime, UTC).year == 2017
+
+
+def test_bcf_activity_returns_carry_the_papers_2015_16_actuals(
+    files: list[SampleFile], services: dict[str, Service]
+) -> None:
+    got = {}
+    for f in files:
+        if f.kind == "bcf_activity":
+            parsed = parse_return(f.path, services)
+            got.update({(k, p): v for (k, p, m), v in values(parsed).items() if m == "actual"})
+    assert got == {
+        ("bcf_nea_admissions", "2015-16-Q1"): 15463, ("bcf_nea_admissions", "2015-16-Q2"): 14792,
+        ("bcf_dtoc_delayed_days", "2015-16-Q1"): 3826, ("bcf_dtoc_delayed_days", "2015-16-Q2"): 3747,
+    }
+    assert not services["bcf_nhs_activity"].performance_report
 
 
 def test_main_writes_the_drive_and_lists_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

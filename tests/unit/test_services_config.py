@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -41,12 +42,13 @@ EXPECTED_CODES = [
 
 
 def test_all_25_services_on_the_contents_page_load():
-    services = load_services()
+    services = {c: s for c, s in load_services().items() if s.performance_report}
     assert len(services) == 25
     assert list(services) == EXPECTED_CODES
     for code, service in services.items():
         assert service.code == code
         assert service.return_due_days == 30
+        assert service.track_from is None and service.track_until is None
         assert service.rag_rules.amber_margin_pct == 10
         if not service.redacted:
             assert service.kpis and service.provider and service.purpose
@@ -117,3 +119,25 @@ def test_file_name_must_equal_code(tmp_path):
     path.rename(tmp_path / "other.yaml")
     with pytest.raises(ServiceConfigError, match=r"other\.yaml: code: must equal the file name"):
         load_service("other", config_dir=tmp_path)
+
+
+def test_the_bcf_activity_return_is_a_return_without_a_report_page():
+    others = {c: s for c, s in load_services().items() if not s.performance_report}
+    assert list(others) == ["bcf_nhs_activity"]
+    bcf = others["bcf_nhs_activity"]
+    assert (bcf.track_from, bcf.track_until, bcf.return_due_days) == ("2015-16-Q1", "2016-17-Q4", 45)
+    assert {k.code for k in bcf.kpis} == {"bcf_nea_admissions", "bcf_dtoc_delayed_days"}
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        ({"track_from": "2017-18-Q3", "track_until": "2017-18-Q1"}, "track_from 2017-18-Q3 is after track_until"),
+        ({"track_from": "2017-19-Q1"}, "track_from: '2017-19' is not a financial year"),
+    ],
+)
+def test_a_bad_tracking_window_is_named(tmp_path, window, message):
+    path = _copy(tmp_path)
+    _edit(path, lambda d: d.update(window))
+    with pytest.raises(ServiceConfigError, match=re.escape(message)):
+        load_services(config_dir=tmp_path)

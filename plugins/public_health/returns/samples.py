@@ -72,6 +72,12 @@ GOOD_SERVICES: tuple[str, ...] = (
     "hiv_prevention_african",
     "cipc",
 )
+#: The Better Care Fund's local NHS activity return and the quarters the reference papers give actuals for.
+BCF_ACTIVITY_SERVICE = "bcf_nhs_activity"
+BCF_ACTIVITY_RETURNS: dict[str, datetime] = {
+    "2015-16-Q1": datetime(2015, 8, 14, 9, 30, tzinfo=UTC),
+    "2015-16-Q2": datetime(2015, 11, 13, 9, 30, tzinfo=UTC),
+}
 #: Services whose Q1 return is good and whose Q2 return is one of the awkward files.
 HEALTHY_TOGETHER = "healthy_together"
 HT_STATUS_NUM_KPI = "ht_bf_status_68w_num"
@@ -594,6 +600,24 @@ def build_sample_drive(
         f"Cover B3 says {UNKNOWN_SERVICE_CODE!r}, a service not in config/services: the parser raises naming cell B3.",
         drive.mtime(submitted),
     )
+
+    # 10. The BCF local NHS activity return (no page in the performance report): 2015-16 Q1 and Q2 with
+    # the actuals the BCF planning template of March 2016 printed, sent in the month the national BCF
+    # quarterly collection took them (August and November 2015, as the template's sheet 5b says).
+    svc = services.get(BCF_ACTIVITY_SERVICE)
+    if svc is not None:
+        for quarter, submitted in BCF_ACTIVITY_RETURNS.items():
+            path = drive.workbook(svc, quarter, submitted)
+            drive.add(
+                path,
+                svc.code,
+                quarter,
+                "bcf_activity",
+                "load",
+                f"The BCF local NHS activity return for {quarter}: non-elective admissions and delayed transfer of "
+                "care days as the BCF planning template of 2 March 2016 printed the 2015/16 actuals.",
+                drive.mtime(submitted),
+            )
 
     log.info("wrote sample shared drive %s: %d files", root, len(drive.files))
     return drive.files

@@ -175,6 +175,13 @@ class Service(_Strict):
     note: str | None = None
     return_due_days: int = Field(ge=0, le=366)
     rag_rules: RagRules
+    #: False for a return that feeds another product (e.g. the BCF local NHS activity return) and has
+    #: no page in the quarterly performance report.
+    performance_report: bool = True
+    #: Quarters this service's returns are expected for, when not settings.returns.track_from/until
+    #: (a contract that starts or ends, a return tied to a planning year).
+    track_from: str | None = Field(default=None, pattern=QUARTER_PATTERN)
+    track_until: str | None = Field(default=None, pattern=QUARTER_PATTERN)
     kpis: list[Kpi] = Field(default_factory=list)
     reference_figures: list[ReferenceFigure] = Field(default_factory=list)
     reference_comments: list[ReferenceComment] = Field(default_factory=list)
@@ -186,6 +193,15 @@ class Service(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Service:
+        for key in ("track_from", "track_until"):
+            value = getattr(self, key)
+            if value is not None:
+                try:
+                    _check_financial_year(value[:7])
+                except ValueError as exc:
+                    raise ValueError(f"{key}: {exc}") from None
+        if self.track_from and self.track_until and self.track_from > self.track_until:
+            raise ValueError(f"track_from {self.track_from} is after track_until {self.track_until}")
         if not self.redacted:
             for key in ("provider", "purpose"):
                 if not getattr(self, key):

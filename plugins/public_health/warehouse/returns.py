@@ -129,14 +129,18 @@ def sync_services(
             [{**r, "t": t} for r in kpi_rows],
         )
     expected = []
-    quarters = quarters_between(track_from, track_until)
+    all_quarters: set[str] = set()
     for s in services.values():
         if s.redacted:
             continue
+        # A service's own window replaces the start; its end never runs past the global end (the
+        # last ended quarter), so no return is expected for a quarter still under way.
+        quarters = quarters_between(s.track_from or track_from, min(s.track_until or track_until, track_until))
+        all_quarters.update(quarters)
         for q in quarters:
             end = parse_period(q).end
             expected.append({"s": s.code, "p": q, "e": end, "d": end + timedelta(days=int(s.return_due_days))})
-    upsert_periods(conn, quarters)
+    upsert_periods(conn, sorted(all_quarters))
     if expected:
         conn.execute(
             text(

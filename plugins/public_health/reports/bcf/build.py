@@ -34,20 +34,42 @@ def planning_year_of(quarter: str) -> str:
     return f"{year}-{str(year + 1)[-2:]}"
 
 
+def _kpi_actual(conn: Any, service: str, kpi: str, quarter: str) -> tuple[float | None, str | None]:
+    row = conn.execute(
+        text("SELECT value, missing_reason FROM core.fact_kpi_value WHERE service_code = :s AND kpi_code = :k"
+             " AND period_label = :q AND measure = 'actual'"),
+        {"s": service, "k": kpi, "q": quarter},
+    ).first()
+    if row is None:
+        return None, f"no loaded {service} return for {quarter[:7]} {quarter[-2:]} gives {kpi}"
+    if row.value is None:
+        return None, f"the {service} return for {quarter[:7]} {quarter[-2:]} gives {kpi} as '{row.missing_reason}'"
+    return float(row.value), None
+
+
 def _actual(engine: Engine, metric: Any, hwb_code: str, quarter: str) -> tuple[float | None, str | None]:
     """(actual, why missing) for one quarter."""
     source = metric.actual_source
     year = planning_year_of(quarter)
     with engine.connect() as conn:
         if source.kind == "local_return" and source.service_code and source.kpi_code:
-            row = conn.execute(
-                text("SELECT value, missing_reason FROM core.fact_kpi_value WHERE service_code = :s AND kpi_code = :k"
-                     " AND period_label = :q AND measure = 'actual'"),
-                {"s": source.service_code, "k": source.kpi_code, "q": quarter},
-            ).first()
-            if row is None:
-                return None, f"no local return ({source.service_code}) has reported {source.kpi_code} for {quarter}"
-            return row.value, (None if row.value is not None else f"the return gives '{row.missing_reason}'")
+            value, why = _kpi_actual(conn, source.service_code, source.kpi_code, quarter)
+            if value is None:
+                return None, why
+            if source.denominator_kpi_code:
+                denominator, why = _kpi_actual(conn, source.service_code, source.denominator_kpi_code, quarter)
+                if denominator is None:
+                    return None, why
+                if denominator == 0:
+                    return None, (f"{source.denominator_kpi_code} is 0 in the {source.service_code} return for "
+                                  f"{quarter}: no average")
+                return value / denominator, None
+            if source.rate is not None:
+                population = source.rate.denominator(int(quarter[-1]))
+                if population is None:
+                    return None, f"config/bcf/{year}.yaml gives no population for {quarter[-2:]} to make the rate"
+                return value / population * source.rate.per, None
+            return value, None
         if source.kind == "fingertips" and source.indicator_id:
             fy_label = f"{year[:4]}/{year[5:]}"
             row = conn.execute(
@@ -65,6 +87,26 @@ def _actual(engine: Engine, metric: Any, hwb_code: str, quarter: str) -> tuple[f
     return None, source.note or "no source of actuals is configured for this metric"
 
 
+def check_sources(cfg: Any, services: dict[str, Any], path: str) -> None:
+    """Every local_return source names a configured service and KPIs of it (ConfigError otherwise)."""
+    from public_health.config import ConfigError
+
+    for i, metric in enumerate(cfg.metrics):
+        source = metric.actual_source
+        if source.kind != "local_return":
+            continue
+        where = f"{path}: metrics.{i}.actual_source"
+        service = services.get(source.service_code)
+        if service is None:
+            raise ConfigError(f"{where}.service_code: no service {source.service_code!r} in config/services")
+        codes = {k.code for k in service.kpis}
+        for key in ("kpi_code", "denominator_kpi_code"):
+            code = getattr(source, key)
+            if code is not None and code not in codes:
+                raise ConfigError(f"{where}.{key}: {code!r} is not a KPI of {source.service_code} "
+                                  f"(it has {', '.join(sorted(codes))})")
+
+
 def _plan_key(key: str, year: str) -> str | None:
     """Config plan keys ('Q1'..'Q4' or 'year') as quarter labels; None for the annual plan."""
     return f"{year}-{key}" if key.startswith("Q") else None
@@ -76,7 +118,10 @@ def assemble(engine: Engine, settings: Settings, quarter: str, *, generated_at: 
     from .config import load_bcf_year
 
     year = planning_year_of(quarter)
+    from public_health.returns.services import load_services
+
     cfg = load_bcf_year(year, config_dir())
+    check_sources(cfg, load_services(config_dir()), f"config/bcf/{year}.yaml")
     _, q_now = financial_quarter(quarter)
     quarters = [f"{year}-Q{q}" for q in range(1, 5)]
     lines = []

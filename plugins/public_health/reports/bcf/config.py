@@ -30,6 +30,34 @@ class Hwb(_Strict):
     area_code: str = Field(pattern=AREA_CODE_PATTERN)
 
 
+class Rate(_Strict):
+    """Turn a local return's count into the metric's rate: count / population x per.
+
+    The 2016-17 template plans delayed transfers of care as delayed days per 100,000 population aged
+    18+, with the population it pre-populates per quarter (sheet 5, section 5.4, row 95).
+    """
+
+    per: float = Field(gt=0, description="e.g. 100000 for a rate per 100,000")
+    #: Population by period key (Q1..Q4, or 'year' for every quarter).
+    population: dict[str, float] = Field(min_length=1)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _keys(self) -> Rate:
+        import re
+
+        bad = [k for k in self.population if not re.match(r"^(Q[1-4]|year)$", k)]
+        if bad:
+            raise ValueError(f"population keys must be Q1..Q4 or 'year', got {bad}")
+        small = [k for k, v in self.population.items() if v <= 0]
+        if small:
+            raise ValueError(f"population must be positive, not for {small}")
+        return self
+
+    def denominator(self, quarter: int) -> float | None:
+        return self.population.get(f"Q{quarter}", self.population.get("year"))
+
+
 class ActualSource(_Strict):
     """Where the actuals for a metric come from."""
 
@@ -37,6 +65,11 @@ class ActualSource(_Strict):
     indicator_id: int | None = Field(default=None, ge=1, description="Fingertips indicator id")
     service_code: str | None = Field(default=None, description="config/services/<code>.yaml of the return")
     kpi_code: str | None = Field(default=None, description="KPI code within that service's return")
+    #: For a local return: divide the count by another KPI of the same return (e.g. delayed days by
+    #: delayed discharges for an average length of delay).
+    denominator_kpi_code: str | None = None
+    #: For a local return: turn the count into a rate per population.
+    rate: Rate | None = None
     note: str | None = None
 
     @model_validator(mode="after")
@@ -45,6 +78,11 @@ class ActualSource(_Strict):
             raise ValueError("kind 'fingertips' needs an indicator_id")
         if self.kind == "local_return" and not (self.service_code and self.kpi_code):
             raise ValueError("kind 'local_return' needs a service_code and a kpi_code")
+        if self.kind != "local_return" and (self.rate or self.denominator_kpi_code or self.kpi_code):
+            raise ValueError(f"kpi_code, denominator_kpi_code and rate are only for kind 'local_return' "
+                             f"(kind is {self.kind!r})")
+        if self.rate is not None and self.denominator_kpi_code is not None:
+            raise ValueError("give rate or denominator_kpi_code, not both")
         if self.kind != "fingertips" and self.indicator_id is not None:
             raise ValueError(f"indicator_id is only for kind 'fingertips' (kind is {self.kind!r})")
         return self

@@ -83,12 +83,17 @@ def _is_number(value: float | None) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def is_count(unit: str) -> bool:
+    """Counts (admissions) are whole numbers and add up over the year; rates and percentages do not."""
+    return "count" in unit.lower()
+
+
 def format_value(value: float | None, unit: str = "", signed: bool = False) -> str:
-    """A figure for people: one decimal place, thousands separators, ``%`` for percentages."""
+    """A figure for people: thousands separators, one decimal place (none for counts), ``%`` for percentages."""
     if not _is_number(value):
         return "Not available"
     assert value is not None
-    text = f"{abs(value):,.1f}"
+    text = f"{abs(value):,.0f}" if is_count(unit) else f"{abs(value):,.1f}"
     if signed:
         text = ("+" if value > 0 else "\u2212" if value < 0 else "") + text
     elif value < 0:
@@ -219,7 +224,7 @@ class _Sheet:
 
 
 def _num_format(unit: str) -> str:
-    return "0.0" if unit.strip() == "%" else "#,##0.0"
+    return "0.0" if unit.strip() == "%" else "#,##0" if is_count(unit) else "#,##0.0"
 
 
 def _cover(sheet: _Sheet, data: BcfReturn) -> None:
@@ -296,9 +301,13 @@ def _metrics(sheet: _Sheet, data: BcfReturn) -> None:
             sheet.number(row, col + 2, q.variance, fmt, no_variance)
             sheet.number(row, col + 3, q.variance_pct, "0.0", no_variance)
             col += 4
-        sheet.number(row, col, line.ytd_plan, fmt, "Not available: no plan to date")
-        sheet.number(row, col + 1, line.ytd_actual, fmt, "Not available: no actuals to date")
-        sheet.number(row, col + 2, line.ytd_variance, fmt, "Not available: plan or actual missing")
+        if is_count(line.unit):
+            sheet.number(row, col, line.ytd_plan, fmt, "Not available: no plan to date")
+            sheet.number(row, col + 1, line.ytd_actual, fmt, "Not available: no actuals to date")
+            sheet.number(row, col + 2, line.ytd_variance, fmt, "Not available: plan or actual missing")
+        else:
+            for offset in range(3):
+                sheet.text(row, col + offset, "Not applicable: a rate or percentage is not summed over the year")
         sheet.number(row, col + 3, line.annual_plan, fmt, "Not available: no annual plan set")
         symbol, words, _css = STATUS[line.on_track]
         sheet.text(row, col + 4, words, "calc" if line.on_track is not None else "missing")
@@ -492,12 +501,14 @@ def _metric_view(line: MetricLine, reporting_quarter: str) -> dict[str, Any]:
         "unit": line.unit,
         "frequency": line.frequency,
         "better": "lower" if line.polarity.lower().startswith("l") else "higher",
-        "plan": format_value(q.plan, line.unit),
+        "plan": (format_value(line.annual_plan, line.unit) + " (year)"
+                 if q.plan is None and line.frequency == "annual" and _is_number(line.annual_plan)
+                 else format_value(q.plan, line.unit)),
         "actual": format_value(q.actual, line.unit),
         "actual_missing": not _is_number(q.actual),
         "variance": variance,
-        "ytd_plan": format_value(line.ytd_plan, line.unit),
-        "ytd_actual": format_value(line.ytd_actual, line.unit),
+        "ytd": (f"{format_value(line.ytd_plan, line.unit)} / {format_value(line.ytd_actual, line.unit)}"
+                if is_count(line.unit) else "Not summed (a rate)"),
         "symbol": symbol,
         "status": words,
         "status_css": css,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,13 +46,19 @@ def _rows(engine: Engine, sql: str, **params: Any) -> list[Any]:
         return conn.execute(text(sql), params).all()
 
 
-def has_data(engine: Engine, quarter: str) -> bool:
-    """Whether the warehouse holds anything at all for the quarter (KPI figures or returns received)."""
+def has_data(engine: Engine, quarter: str, services: Iterable[str]) -> bool:
+    """Whether the warehouse holds anything at all for the quarter (KPI figures or returns received)
+    from the report's services (the BCF local activity return, say, does not count)."""
+    codes = sorted(services)
+    if not codes:
+        return False
+    names = ", ".join(f":s{i}" for i in range(len(codes)))
     row = _rows(
         engine,
-        "SELECT (SELECT count(*) FROM core.fact_kpi_value WHERE period_label = :q AND measure <> 'target')"
-        " + (SELECT count(*) FROM core.return_received WHERE period_label = :q)",
-        q=quarter,
+        "SELECT (SELECT count(*) FROM core.fact_kpi_value WHERE period_label = :q AND measure <> 'target'"
+        f" AND service_code IN ({names}))"
+        f" + (SELECT count(*) FROM core.return_received WHERE period_label = :q AND service_code IN ({names}))",
+        q=quarter, **{f"s{i}": c for i, c in enumerate(codes)},
     )
     return int(row[0][0]) > 0
 
@@ -217,12 +224,12 @@ def assemble(engine: Engine, settings: Settings, quarter: str, *, generated_at: 
     from public_health.stats.rag import load_overrides, service_rag
 
     financial_quarter(quarter)
-    if not has_data(engine, quarter):
+    services = {c: s for c, s in load_services(config_dir()).items() if s.performance_report}
+    if not has_data(engine, quarter, services):
         raise ReportError(
             f"the warehouse holds no provider returns or KPI figures for {quarter}: refusing to build an empty "
             "report. Load the quarter's returns (provider_returns DAG) or choose another quarter."
         )
-    services = load_services(config_dir())
     area = settings.reports.performance.area
     area_row = _rows(engine, "SELECT area_name FROM core.dim_area WHERE area_code = :a", a=area)
     overrides_path = config_dir() / "overrides" / f"{quarter}.yaml"
