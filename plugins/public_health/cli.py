@@ -267,6 +267,7 @@ def demo_bcf_return(settings: Any, quarters: tuple[str, ...] = BCF_DEMO_QUARTERS
     actuals the BCF planning template printed); 2016-17 Q2 has the papers' plans and no actuals yet.
     """
     from public_health.reports.bcf.build import assemble
+    from public_health.reports.bcf.render import format_value
 
     ok = True
     for quarter in quarters:
@@ -280,15 +281,19 @@ def demo_bcf_return(settings: Any, quarters: tuple[str, ...] = BCF_DEMO_QUARTERS
             data = assemble(engine, settings, quarter)
         finally:
             engine.dispose()
-        say(f"  {'metric':<28} {'plan':>10} {'actual':>10} {'variance':>10}  on track")
+        say(f"  {'metric':<28} {'plan':>14} {'actual':>10} {'variance':>10}  on track")
         for m in data.metrics:
             q = next((x for x in m.quarters if x.quarter == quarter), None)
-            cells = [f"{v:,.1f}" if v is not None else "-" for v in (
-                q.plan if q else m.annual_plan, q.actual if q else None, q.variance if q else None)]
+            cells = [
+                format_value(q.plan, m.unit) if q else format_value(m.annual_plan, m.unit) + " (year)",
+                format_value(q.actual, m.unit) if q else "-",
+                format_value(q.variance, m.unit, signed=True) if q else "-",
+            ]
+            cells = ["-" if c == "Not available" else c for c in cells]
             track = {True: "yes", False: "no", None: "-"}[m.on_track]
-            say(f"  {m.code:<28} {cells[0]:>10} {cells[1]:>10} {cells[2]:>10}  {track}")
+            say(f"  {m.code:<28} {cells[0]:>14} {cells[1]:>10} {cells[2]:>10}  {track}")
         gaps = sum(len(m.gap_notes) for m in data.metrics)
-        say(f"  {gaps} gap note(s) in the return and the summary (never zeros):")
+        say(f"  {gaps} gap note(s) in the return and the summary (never zeros). Outputs:")
         for name in ("bcf-return.xlsx", "board-summary.html", "board-summary.pdf"):
             say(f"  {folder / name}")
         ok = ok and state.endswith("success") and (folder / "bcf-return.xlsx").exists()
