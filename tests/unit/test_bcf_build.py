@@ -34,6 +34,27 @@ def test_missing_actuals_are_gap_notes_not_zeros(warehouse, tmp_path, monkeypatc
     assert len(result["outputs"]) == 3
 
 
+def test_the_return_carries_the_nea_plan_worked_from_its_inputs(warehouse, tmp_path, monkeypatch):
+    monkeypatch.setenv("PH_OUTPUT_DIR", str(tmp_path / "out"))
+    settings = load_settings()
+    nea = assemble(warehouse, settings, "2016-17-Q1").nea
+    # Template section 5.1: the HWB plan, the reduction, the plan after it and the risk share.
+    assert nea["HWB planned NEA as the template gives it (unrounded shares)"] == [15387, 15862, 15623, 15620, 62492]
+    assert nea["Additional BCF reduction"] == [427, 440, 433, 433, 1733]
+    assert nea["HWB NEA plan after reduction"] == [14960, 15422, 15190, 15187, 60759]
+    assert nea["Risk-share value, GBP (reduction x 1,490 per admission)"][-1] == 2582170
+    # The printed one-decimal shares give the HWB plan to within 0.1%.
+    mapped = nea["HWB planned NEA: sum of the mapped CCG plans"]
+    assert all(abs(a - b) / b < 0.001 for a, b in zip(mapped, [15387, 15862, 15623, 15620, 62492], strict=True))
+    assert nea["NHS West Leicestershire CCG: plan x 96.2% resident in Leicestershire"][0] == round(8294 * 0.962)
+
+    build_return(warehouse, settings, "2016-17-Q1")
+    book = openpyxl.load_workbook(tmp_path / "out" / "bcf" / "2016-17-Q1" / "bcf-return.xlsx")
+    rows = {r[0]: list(r[1:]) for r in book["NEA plan"].iter_rows(min_row=2, values_only=True)}
+    assert rows["HWB NEA plan after reduction"] == [14960, 15422, 15190, 15187, 60759]
+    assert assemble(warehouse, settings, "2025-26-Q1").nea is None   # no NEA plan that year
+
+
 def test_unknown_planning_year_is_named(warehouse):
     from public_health.config import ConfigError
 

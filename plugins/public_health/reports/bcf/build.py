@@ -107,6 +107,38 @@ def check_sources(cfg: Any, services: dict[str, Any], path: str) -> None:
                                   f"(it has {', '.join(sorted(codes))})")
 
 
+def nea_table(cfg: Any) -> dict[str, list[float | None]] | None:
+    """The planning year's non-elective admission (NEA) plan, as template section 5.1 lays it out:
+    each CCG's plan mapped to the HWB by resident share, the HWB plan, the additional BCF reduction,
+    the plan after reduction and the risk-share value. Label -> [Q1, Q2, Q3, Q4, year]."""
+    from .calculations import apportion_nea, plan_after_reduction, planned_reduction, risk_share_value
+
+    plan = cfg.nea_plan
+    if plan is None:
+        return None
+
+    def row(values: list[float]) -> list[float | None]:
+        return [round(v) for v in values] + [round(sum(values))]
+
+    table: dict[str, list[float | None]] = {}
+    for ccg in plan.ccgs:
+        table[f"{ccg.name}: plan x {ccg.resident_share:.1%} resident in {cfg.hwb.name}"] = row(apportion_nea([ccg]))
+    mapped = apportion_nea(plan.ccgs)
+    table["HWB planned NEA: sum of the mapped CCG plans"] = row(mapped)
+    hwb = list(plan.published_hwb_plan) if plan.published_hwb_plan else mapped
+    if plan.published_hwb_plan:
+        table["HWB planned NEA as the template gives it (unrounded shares)"] = row(hwb)
+    if plan.planned_reduction is None and plan.reduction_pct is None:
+        return table
+    reduction = planned_reduction(hwb, reduction=plan.planned_reduction, reduction_pct=plan.reduction_pct)
+    table["Additional BCF reduction"] = row(reduction)
+    table["HWB NEA plan after reduction"] = row(plan_after_reduction(hwb, reduction))
+    if plan.risk_share and cfg.cost_per_admission:
+        values = [float(risk_share_value(r, cfg.cost_per_admission)) for r in reduction]  # type: ignore[arg-type]
+        table[f"Risk-share value, GBP (reduction x {cfg.cost_per_admission:,.0f} per admission)"] = row(values)
+    return table
+
+
 def _plan_key(key: str, year: str) -> str | None:
     """Config plan keys ('Q1'..'Q4' or 'year') as quarter labels; None for the annual plan."""
     return f"{year}-{key}" if key.startswith("Q") else None
@@ -166,7 +198,7 @@ def assemble(engine: Engine, settings: Settings, quarter: str, *, generated_at: 
     return BcfReturn(
         planning_year=year, quarter=quarter, hwb_name=cfg.hwb.name, hwb_code=cfg.hwb.area_code,
         generated_at=generated_at or datetime.now(UTC), metrics=lines, conditions=conditions,
-        narrative={k: "" for k in NARRATIVE_FIELDS}, sign_off_fields=SIGN_OFF_FIELDS,
+        narrative={k: "" for k in NARRATIVE_FIELDS}, sign_off_fields=SIGN_OFF_FIELDS, nea=nea_table(cfg),
     )
 
 
