@@ -64,24 +64,16 @@ def performance_report():
         quarter = context["params"].get("quarter") or last_ended_quarter(date.today())
         dag_run = context.get("dag_run")
         if getattr(dag_run, "run_type", None) == "asset_triggered":
-            from sqlalchemy import text
-
+            from public_health.reports.performance.data import outstanding_returns
             from public_health.returns.services import load_services
 
-            # Only the report's own services: a return with no page (the BCF activity return) does not hold it up.
-            in_report = {c for c, s in load_services().items() if s.performance_report}
-            with warehouse() as (_settings, engine), engine.connect() as conn:
-                outstanding = sum(
-                    1 for row in conn.execute(
-                        text("SELECT service_code FROM mart.return_status WHERE period_label = :q"
-                             " AND status IN ('missing', 'not_yet_due', 'quarantined')"),
-                        {"q": quarter},
-                    ) if row.service_code in in_report
-                )
-            if outstanding:
+            in_report = [c for c, s in load_services().items() if s.performance_report]
+            with warehouse() as (_settings, engine):
+                waiting = outstanding_returns(engine, quarter, in_report)
+            if waiting:
                 raise AirflowSkipException(
-                    f"{outstanding} return(s) for {quarter} are not in yet: the report waits for all of them "
-                    "(or for its quarterly schedule)"
+                    f"{len(waiting)} return(s) for {quarter} are not in yet ({', '.join(waiting)}): the report "
+                    "waits for all of them (or for its quarterly schedule)"
                 )
         return quarter
 

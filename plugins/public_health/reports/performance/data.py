@@ -63,6 +63,20 @@ def has_data(engine: Engine, quarter: str, services: Iterable[str]) -> bool:
     return int(row[0][0]) > 0
 
 
+def outstanding_returns(engine: Engine, quarter: str, services: Iterable[str]) -> list[str]:
+    """The report's services whose return for ``quarter`` is not in yet (missing, not yet due or
+    quarantined), per mart.return_status. Services outside ``services`` (a return with no report page,
+    such as the BCF activity return) never hold the report up."""
+    wanted = set(services)
+    rows = _rows(
+        engine,
+        "SELECT service_code FROM mart.return_status WHERE period_label = :q"
+        " AND status IN ('missing', 'not_yet_due', 'quarantined') ORDER BY service_code",
+        q=quarter,
+    )
+    return [r.service_code for r in rows if r.service_code in wanted]
+
+
 def _service_indicator_ids(services: dict[str, Any]) -> dict[str, list[int]]:
     ids = {code: list(s.phof_indicator_ids) for code, s in services.items()}
     try:
