@@ -19,7 +19,13 @@ from sqlalchemy import Engine, text
 from public_health.config import Settings, config_dir, load_indicator_sets
 from public_health.warehouse import audit
 from public_health.warehouse.audit import RunContext
-from public_health.warehouse.phof import load_indicator_values, replace_comparators, upsert_areas, upsert_indicators
+from public_health.warehouse.phof import (
+    FACT_SPEC,
+    load_indicator_values,
+    replace_comparators,
+    upsert_areas,
+    upsert_indicators,
+)
 
 log = logging.getLogger(__name__)
 
@@ -408,11 +414,13 @@ def validate_batch(settings: Settings, engine: Engine, landed: dict[str, Any], r
 
 def load_batch(settings: Settings, engine: Engine, item: dict[str, Any]) -> dict[str, Any]:
     """Load a validated batch in one transaction. Anything else passes through untouched."""
-    import pandas as pd
+    import pyarrow.parquet as pq
 
     if item.get("status") != "validated":
         return item
-    frame = pd.read_parquet(item["staged_path"], dtype_backend="numpy_nullable")
+    # Straight from the staged parquet to Arrow, only the fact columns: no pandas copy in the load.
+    wanted = ["time_period" if c == "period_label" else c for c, _ in FACT_SPEC]
+    frame = pq.read_table(item["staged_path"], columns=wanted)
     uploads = {int(k): (datetime.fromisoformat(v) if v else None) for k, v in item["upload_dates"].items()}
     try:
         counts = load_indicator_values(

@@ -65,12 +65,26 @@ class LoadCounts:
         return "loaded" if self.inserted or self.updated else "unchanged"
 
 
-def facts_table(frame: pd.DataFrame) -> pa.Table:
-    """The staged Fingertips frame as an Arrow table of fact columns (period label = time period)."""
-    out = frame.rename(columns={"time_period": "period_label"})
-    for col in ("category_type", "category", "sex", "age"):
-        out[col] = out[col].fillna("")
-    return pa.Table.from_pandas(out[[c for c, _ in FACT_SPEC]], preserve_index=False)
+_KEY_TEXT_COLUMNS = ("category_type", "category", "sex", "age")   # part of the key: missing is ""
+
+
+def facts_table(frame: pd.DataFrame | pa.Table) -> pa.Table:
+    """The staged Fingertips batch (a pandas frame or an Arrow table, e.g. the staged parquet) as an
+    Arrow table of fact columns (period label = time period)."""
+    import pyarrow.compute as pc
+
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.rename_columns(["period_label" if c == "time_period" else c for c in table.column_names])
+    for col in _KEY_TEXT_COLUMNS:
+        i = table.schema.get_field_index(col)
+        table = table.set_column(i, col, pc.fill_null(table.column(col).cast(pa.string()), ""))
+    return table.select([c for c, _ in FACT_SPEC])
+
+
+def _distinct(table: pa.Table, column: str) -> list[Any]:
+    import pyarrow.compute as pc
+
+    return [v for v in pc.unique(table.column(column)).to_pylist() if v is not None]
 
 
 def upsert_periods(conn: Connection, labels: Iterable[str]) -> int:
@@ -105,26 +119,27 @@ def merge_facts(conn: Connection, batch_id: int, facts: pa.Table) -> tuple[int, 
 def load_indicator_values(
     engine: Engine,
     batch_id: int,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | pa.Table,
     *,
     indicator_upload_dates: Mapping[int, datetime | None],
     timings: dict[str, float] | None = None,
 ) -> LoadCounts:
-    """Load one validated batch in one transaction and mark its audit row loaded or unchanged."""
+    """Load one validated batch (pandas frame or Arrow table) in one transaction and mark its audit
+    row loaded or unchanged."""
     started = time.perf_counter()
     facts = facts_table(frame)
+    del frame   # the Arrow table is all the load needs
+    rows = facts.num_rows
     with engine.begin() as conn:
-        upsert_periods(conn, frame["time_period"].dropna().unique().tolist())
+        upsert_periods(conn, _distinct(facts, "period_label"))
         inserted, updated = merge_facts(conn, batch_id, facts)
-        ids = sorted(int(i) for i in frame["indicator_id"].dropna().unique())
+        ids = sorted(int(i) for i in _distinct(facts, "indicator_id"))
         for indicator_id in ids:
             conn.execute(
                 text("UPDATE core.dim_indicator SET loaded_data_upload = :u, updated_at = :t WHERE indicator_id = :i"),
                 {"u": indicator_upload_dates.get(indicator_id), "t": now(), "i": indicator_id},
             )
-        counts = LoadCounts(
-            len(frame), inserted, updated, len(frame) - inserted - updated, time.perf_counter() - started
-        )
+        counts = LoadCounts(rows, inserted, updated, rows - inserted - updated, time.perf_counter() - started)
         finish_batch(
             conn,
             batch_id,
