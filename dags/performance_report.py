@@ -65,11 +65,10 @@ def performance_report():
         dag_run = context.get("dag_run")
         if getattr(dag_run, "run_type", None) == "asset_triggered":
             from public_health.reports.performance.data import outstanding_returns
-            from public_health.returns.services import load_services
+            from public_health.returns.services import report_services
 
-            in_report = [c for c, s in load_services().items() if s.performance_report]
             with warehouse() as (_settings, engine):
-                waiting = outstanding_returns(engine, quarter, in_report)
+                waiting = outstanding_returns(engine, quarter, report_services())
             if waiting:
                 raise AirflowSkipException(
                     f"{len(waiting)} return(s) for {quarter} are not in yet ({', '.join(waiting)}): the report "

@@ -309,3 +309,8 @@ def load_services(config_dir: Path | None = None) -> dict[str, Service]:
         service = _load_path(path, defaults)
         services[service.code] = service
     return dict(sorted(services.items()))
+
+
+def report_services(config_dir: Path | None = None) -> dict[str, Service]:
+    """The services with a page in the quarterly performance report (``performance_report: true``)."""
+    return {code: s for code, s in load_services(config_dir).items() if s.performance_report}

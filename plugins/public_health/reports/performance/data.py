@@ -234,11 +234,11 @@ def _warnings(engine: Engine, service_code: str, quarter: str, status: Any) -> l
 
 def assemble(engine: Engine, settings: Settings, quarter: str, *, generated_at: datetime | None = None) -> ReportData:
     """Everything the report shows for ``quarter`` (e.g. 2017-18-Q2)."""
-    from public_health.returns.services import load_services
+    from public_health.returns.services import report_services
     from public_health.stats.rag import load_overrides, service_rag
 
     financial_quarter(quarter)
-    services = {c: s for c, s in load_services(config_dir()).items() if s.performance_report}
+    services = report_services(config_dir())
     if not has_data(engine, quarter, services):
         raise ReportError(
             f"the warehouse holds no provider returns or KPI figures for {quarter}: refusing to build an empty "
