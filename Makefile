@@ -41,8 +41,14 @@ init: venv ## Initialise Airflow (SQLite in airflow_home/), the warehouse pool a
 demo: init ## Set everything up and run the nightly Fingertips DAG end to end; print where results are
 	@$(BIN)/python -m public_health.cli demo
 
-up: init ## Start Airflow (standalone) on http://localhost:8080
-	@$(BIN)/python -m public_health.cli up-info
+# FINGERTIPS_OFFLINE=1 make up: the offline stub serves on :8999 beside Airflow (stopped when standalone exits).
+up: init ## Start Airflow (standalone) on http://localhost:8080 (FINGERTIPS_OFFLINE=1: with the offline stub)
+	@case "$${FINGERTIPS_OFFLINE,,}" in 1|true|yes|on) \
+	  $(BIN)/python -m public_health.demo.fingertips_stub --port 8999 & stub=$$!; \
+	  trap 'kill $$stub 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	  export FINGERTIPS_BASE_URL=http://127.0.0.1:8999/api;; \
+	esac; \
+	$(BIN)/python -m public_health.cli up-info; \
 	$(BIN)/airflow standalone
 
 test: venv ## The whole test suite
@@ -59,7 +65,7 @@ templates: venv ## Blank provider return workbooks: make templates QUARTER=2017-
 	@$(BIN)/python -m public_health.cli templates --quarter "$(QUARTER)"
 
 stub: venv ## Serve the offline Fingertips stub on http://127.0.0.1:8999/api
-	$(BIN)/python -m public_health.fingertips.stub --port 8999
+	$(BIN)/python -m public_health.demo.fingertips_stub --port 8999
 
 clean: ## Remove local state (venv, Airflow home, data, outputs)
 	rm -rf $(VENV) airflow_home data/warehouse.duckdb data/landing data/staging data/quarantine output

@@ -27,7 +27,9 @@ os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
-# Tests never reach the live API unless a test sets it itself.
+# Tests never reach the live API unless a test sets it itself: offline, FingertipsClient.from_settings
+# refuses the live base URL, so a test that talks to Fingertips starts a StubServer and sets
+# FINGERTIPS_BASE_URL to it (see tests/integration/test_fingertips_dag.py); nothing starts one for it.
 os.environ["FINGERTIPS_OFFLINE"] = "1"
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

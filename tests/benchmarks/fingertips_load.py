@@ -36,7 +36,7 @@ from _common import Stopwatch, peak_rss_mib, report, table, target_line, throwaw
 
 # ≈1,000,000 rows: 50 indicators × 3 sexes × 1 age × 41 periods × 163 areas (England, 9 regions, 153 UTLAs).
 DATASET_ARGS: dict[str, Any] = {
-    "n_indicators": 50,
+    "indicators": 50,
     "sexes": ("Persons", "Male", "Female"),
     "ages": ("All ages",),
     "n_periods": 41,
@@ -78,7 +78,7 @@ BASELINE_COLUMNS: list[tuple[str, str]] = [
 
 
 def build_dataset():  # noqa: ANN201 - FixtureDataset
-    from public_health.fingertips.stub import generate_dataset
+    from public_health.demo.fingertips_stub import generate_dataset
 
     return generate_dataset(**DATASET_ARGS)
 
@@ -88,7 +88,7 @@ def build_dataset():  # noqa: ANN201 - FixtureDataset
 
 def _seed_dimensions(engine: Any, dataset: Any) -> None:
     """core.dim_area with every stub area (the gate checks area codes) and core.dim_indicator with the ids."""
-    from public_health.fingertips.stub.fixtures import AREA_TYPE_SHORT
+    from public_health.demo.fingertips_stub.fixtures import AREA_TYPE_SHORT
     from public_health.warehouse.phof import upsert_areas, upsert_indicators
 
     areas = [
@@ -125,7 +125,7 @@ def _seed_dimensions(engine: Any, dataset: Any) -> None:
         upsert_indicators(conn, indicators)
 
 
-def _one_run(settings: Any, engine: Any, batch: dict[str, Any], run_id: str) -> dict[str, Any]:
+def _one_run(settings: Any, engine: Any, batch: Any, run_id: str) -> dict[str, Any]:
     from sqlalchemy import text
 
     from public_health.pipelines.fingertips_refresh import download_batch, load_batch, validate_batch
@@ -141,14 +141,14 @@ def _one_run(settings: Any, engine: Any, batch: dict[str, Any], run_id: str) -> 
     with Stopwatch() as sw_load:
         loaded = load_batch(settings, engine, validated)
     rss_load = peak_rss_mib()
-    timings = validated.get("timings") or {}
+    timings = validated.timings
     with engine.connect() as conn:
         audit = conn.execute(
             text(
                 "SELECT status, rows_read, rows_inserted, rows_updated, rows_unchanged, download_s, parse_s,"
                 " validate_s, load_s FROM audit.load_batch WHERE batch_id = :b"
             ),
-            {"b": validated["batch_id"]},
+            {"b": validated.batch_id},
         ).one()
     return {
         "download_s": sw_dl.seconds,
@@ -157,12 +157,12 @@ def _one_run(settings: Any, engine: Any, batch: dict[str, Any], run_id: str) -> 
         "gate_s": timings.get("validate_s"),
         "load_s": sw_load.seconds,
         "total_s": sw_dl.seconds + sw_val.seconds + sw_load.seconds,
-        "status_after_validate": validated["status"],
-        "status": loaded["status"],
-        "error": loaded.get("error"),
-        "rows": validated.get("rows"),
-        "size_bytes": landed["size_bytes"],
-        "landing_path": landed["landing_path"],
+        "status_after_validate": validated.status,
+        "status": loaded.status,
+        "error": validated.error,
+        "rows": validated.rows,
+        "size_bytes": landed.size_bytes,
+        "landing_path": str(landed.landing_path),
         "peak_mib_after": {"download": rss_dl, "validate": rss_val, "load": rss_load},
         "audit": {k: (float(v) if isinstance(v, int | float) and not isinstance(v, bool) else v)
                   for k, v in audit._mapping.items()},
@@ -175,6 +175,7 @@ def child_main(backend: str, base_url: str, warehouse_url: str, data_dir: str, o
     logging.basicConfig(level=logging.WARNING, format="child %(levelname)s %(name)s: %(message)s")
     from public_health.config import load_settings
     from public_health.pipelines.fingertips_refresh import all_data_url
+    from public_health.pipelines.records import FingertipsBatch
     from public_health.warehouse.engine import make_engine
     from public_health.warehouse.migrations import migrate
 
@@ -194,11 +195,9 @@ def child_main(backend: str, base_url: str, warehouse_url: str, data_dir: str, o
     with Stopwatch() as sw_imp:
         import great_expectations  # noqa: F401
     ids = sorted(dataset.indicators)
-    batch = {
-        "indicator_ids": ids,
-        "upload_dates": {str(i): dataset.indicators[i].last_upload.isoformat() for i in ids},
-        "url": all_data_url(settings, ids),
-    }
+    batch = FingertipsBatch(
+        tuple(ids), {i: dataset.indicators[i].last_upload for i in ids}, all_data_url(settings, ids)
+    )
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     first = _one_run(settings, engine, batch, f"{backend}-first")
     second = _one_run(settings, engine, batch, f"{backend}-second")
@@ -272,7 +271,7 @@ def baseline_duckdb(db_path: Path, csv_path: Path) -> tuple[float, int]:
 
 
 def main() -> int:
-    from public_health.fingertips.stub import StubServer
+    from public_health.demo.fingertips_stub import StubServer
 
     logging.basicConfig(level=logging.WARNING)
     dataset = build_dataset()

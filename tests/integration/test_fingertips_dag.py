@@ -9,7 +9,7 @@ import yaml
 from sqlalchemy import text
 
 from public_health.config import CONFIG_DIR
-from public_health.fingertips.stub import StubServer, generate_dataset
+from public_health.demo.fingertips_stub import StubServer, generate_dataset
 from public_health.warehouse.engine import make_engine
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ INDICATORS = [20401, 92441, 93014, 41001]  # a small tracked set keeps each run 
 
 @pytest.fixture
 def dataset():
-    return generate_dataset(indicator_ids=INDICATORS, n_periods=4, sexes=("Persons", "Female"), seed=7)
+    return generate_dataset(indicators=INDICATORS, n_periods=4, sexes=("Persons", "Female"), seed=7)
 
 
 @pytest.fixture

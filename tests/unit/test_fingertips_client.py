@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from public_health.fingertips.client import Area, FingertipsClient, FingertipsError, normalise_polarity
-from public_health.fingertips.stub import StubServer, generate_dataset
-from public_health.fingertips.stub.fixtures import FixtureDataset
+from public_health.demo.fingertips_stub import StubServer, generate_dataset
+from public_health.demo.fingertips_stub.fixtures import FixtureDataset
+from public_health.fingertips.client import Area, FingertipsClient, FingertipsError, RetryPolicy, normalise_polarity
 
 
 @pytest.fixture(scope="module")
 def dataset() -> FixtureDataset:
-    return generate_dataset(n_indicators=4, n_periods=3, sexes=("Persons", "Male", "Female"), seed=7)
+    return generate_dataset(indicators=4, n_periods=3, sexes=("Persons", "Male", "Female"), seed=7)
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,7 @@ def sleeps() -> Recorder:
 
 @pytest.fixture()
 def client(stub: StubServer, sleeps: Recorder) -> Iterator[FingertipsClient]:
-    c = FingertipsClient(stub.base_url, connect_timeout=2, read_timeout=5, max_attempts=4, backoff_initial=2,
-                         backoff_max=60, sleep=sleeps)
+    c = FingertipsClient(stub.base_url, connect_timeout=2, read_timeout=5, retry=RetryPolicy(max_attempts=4, backoff_initial=2, backoff_max=60), sleep=sleeps)
     yield c
     c.close()
 
@@ -164,21 +163,21 @@ def test_429_honours_retry_after(client: FingertipsClient, stub: StubServer, sle
 
 
 def test_retry_after_is_capped_at_backoff_max(stub: StubServer, sleeps: Recorder) -> None:
-    c = FingertipsClient(stub.base_url, max_attempts=2, backoff_initial=1, backoff_max=5, sleep=sleeps)
+    c = FingertipsClient(stub.base_url, retry=RetryPolicy(max_attempts=2, backoff_initial=1, backoff_max=5), sleep=sleeps)
     stub.inject("rate_limit", retry_after=3600, times=1)
     assert c.profiles()
     assert sleeps.waits == [5]
 
 
 def test_backoff_is_capped(stub: StubServer, sleeps: Recorder) -> None:
-    c = FingertipsClient(stub.base_url, max_attempts=5, backoff_initial=2, backoff_max=5, sleep=sleeps)
+    c = FingertipsClient(stub.base_url, retry=RetryPolicy(max_attempts=5, backoff_initial=2, backoff_max=5), sleep=sleeps)
     stub.inject("status", status=502, times=4)
     assert c.area_types()
     assert sleeps.waits == [2, 4, 5, 5]
 
 
 def test_gives_up_after_max_attempts(stub: StubServer, sleeps: Recorder) -> None:
-    c = FingertipsClient(stub.base_url, max_attempts=3, backoff_initial=1, sleep=sleeps)
+    c = FingertipsClient(stub.base_url, retry=RetryPolicy(max_attempts=3, backoff_initial=1), sleep=sleeps)
     stub.inject("status", status=503, times=10)
     with pytest.raises(FingertipsError) as info:
         c.areas_by_area_type(502)
@@ -204,14 +203,14 @@ def test_no_retry_on_400_from_the_api(client: FingertipsClient, stub: StubServer
 
 
 def test_read_timeout_is_retried(stub: StubServer, sleeps: Recorder) -> None:
-    c = FingertipsClient(stub.base_url, read_timeout=0.3, max_attempts=3, backoff_initial=0.01, sleep=sleeps)
+    c = FingertipsClient(stub.base_url, read_timeout=0.3, retry=RetryPolicy(max_attempts=3, backoff_initial=0.01), sleep=sleeps)
     stub.inject("slow", delay=1.0, times=1)
     assert c.area_types()
     assert len(sleeps.waits) == 1
 
 
 def test_read_timeout_gives_up_naming_the_url(stub: StubServer, sleeps: Recorder) -> None:
-    c = FingertipsClient(stub.base_url, read_timeout=0.2, max_attempts=2, backoff_initial=0.01, sleep=sleeps)
+    c = FingertipsClient(stub.base_url, read_timeout=0.2, retry=RetryPolicy(max_attempts=2, backoff_initial=0.01), sleep=sleeps)
     stub.inject("slow", delay=0.8, times=5)
     with pytest.raises(FingertipsError) as info:
         c.profiles()
@@ -221,7 +220,7 @@ def test_read_timeout_gives_up_naming_the_url(stub: StubServer, sleeps: Recorder
 
 def test_connection_refused(sleeps: Recorder) -> None:
     url = f"http://127.0.0.1:{_closed_port()}/api"
-    c = FingertipsClient(url, connect_timeout=0.5, max_attempts=2, backoff_initial=0.01, sleep=sleeps)
+    c = FingertipsClient(url, connect_timeout=0.5, retry=RetryPolicy(max_attempts=2, backoff_initial=0.01), sleep=sleeps)
     with pytest.raises(FingertipsError, match="ConnectionError") as info:
         c.area_types()
     assert info.value.url == f"{url}/area_types" and len(sleeps.waits) == 1
@@ -260,7 +259,7 @@ def test_truncated_body_is_retried_and_never_lands(client: FingertipsClient, stu
 @pytest.mark.parametrize("mode", ["length", "chunked"])
 def test_truncated_every_time_gives_up_without_a_file(stub: StubServer, sleeps: Recorder, dataset: FixtureDataset,
                                                       tmp_path: Path, mode: str) -> None:
-    c = FingertipsClient(stub.base_url, max_attempts=3, backoff_initial=0.01, sleep=sleeps)
+    c = FingertipsClient(stub.base_url, retry=RetryPolicy(max_attempts=3, backoff_initial=0.01), sleep=sleeps)
     stub.inject("truncate", path_contains="all_data", fraction=0.5, mode=mode, times=10)
     with pytest.raises(FingertipsError) as info:
         c.download_all_data(sorted(dataset.indicators), 502, 6, tmp_path)
@@ -274,7 +273,7 @@ def test_download_retries_5xx(client: FingertipsClient, stub: StubServer, sleeps
     assert landed.size_bytes > 0 and sleeps.waits == [2]
 
 
-def test_from_settings_offline_starts_the_stub_once() -> None:
+def _fingertips_settings(**update):
     from public_health.config import FingertipsSettings, RetrySettings
 
     fs = FingertipsSettings(
@@ -282,11 +281,34 @@ def test_from_settings_offline_starts_the_stub_once() -> None:
         probe_timeout_s=1, retry=RetrySettings(max_attempts=2, backoff_initial_s=0.1, backoff_max_s=1),
         batch_size=25, profile_id=19, child_area_type_id=502, parent_area_type_id=6, nearest_neighbour_type_id=1,
     )
-    a = FingertipsClient.from_settings(fs)
-    b = FingertipsClient.from_settings(fs)
-    assert a.base_url == b.base_url and a.base_url.startswith("http://127.0.0.1:")
-    assert a.probe(fs.probe_timeout_s)
+    return fs.model_copy(update=update)
+
+
+def test_from_settings_offline_on_the_live_url_is_refused_and_says_what_to_do() -> None:
+    import threading
+
+    from public_health.config import ConfigError
+
+    threads = set(threading.enumerate())
+    with pytest.raises(ConfigError) as info:
+        FingertipsClient.from_settings(_fingertips_settings())
+    message = str(info.value)
+    assert "FINGERTIPS_BASE_URL" in message and "make stub" in message and "FINGERTIPS_OFFLINE" in message
+    assert "https://fingertips.phe.org.uk/api" in message
+    assert {t.name for t in set(threading.enumerate()) - threads} == set()   # no stub was started
+
+
+def test_from_settings_offline_uses_the_local_base_url_and_starts_no_stub(server: StubServer) -> None:
+    import threading
+
+    stub_threads = sum(t.name == "fingertips-stub" for t in threading.enumerate())
+    a = FingertipsClient.from_settings(_fingertips_settings(base_url=server.base_url))
+    assert a.base_url == server.base_url
+    assert sum(t.name == "fingertips-stub" for t in threading.enumerate()) == stub_threads
+    assert a.probe(1)
     assert a.max_attempts == 2 and a.timeout == (2, 30)
     assert [x.code for x in a.nearest_neighbours("E06000016", 502)][:1] == ["E06000018"]
-    online = FingertipsClient.from_settings(fs.model_copy(update={"offline": False}))
+    a.close()
+    online = FingertipsClient.from_settings(_fingertips_settings(offline=False))
     assert online.base_url == "https://fingertips.phe.org.uk/api"
+    online.close()

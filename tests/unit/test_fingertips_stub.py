@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 import requests
 
+from public_health.demo.fingertips_stub import StubServer, default_demo_dataset, generate_dataset
+from public_health.demo.fingertips_stub.fixtures import period_labels
 from public_health.fingertips.client import FingertipsClient
 from public_health.fingertips.parse import parse_all_data_csv
-from public_health.fingertips.stub import StubServer, default_demo_dataset, generate_dataset
-from public_health.fingertips.stub.fixtures import period_labels
 
 LLR = {"E10000018", "E06000016", "E06000017"}
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,9 +30,9 @@ def _frame(csv_text: str, tmp_path: Path) -> pd.DataFrame:
 
 
 def test_generator_is_deterministic_for_a_seed() -> None:
-    a = generate_dataset(n_indicators=3, n_areas=12, seed=5)
-    b = generate_dataset(n_indicators=3, n_areas=12, seed=5)
-    c = generate_dataset(n_indicators=3, n_areas=12, seed=6)
+    a = generate_dataset(indicators=3, n_areas=12, seed=5)
+    b = generate_dataset(indicators=3, n_areas=12, seed=5)
+    c = generate_dataset(indicators=3, n_areas=12, seed=6)
     ids = sorted(a.indicators)
     assert a.all_data_csv(ids) == b.all_data_csv(ids)
     assert a.all_data_csv(ids) != c.all_data_csv(ids)
@@ -40,7 +40,7 @@ def test_generator_is_deterministic_for_a_seed() -> None:
 
 
 def test_values_sit_inside_their_confidence_intervals(tmp_path: Path) -> None:
-    ds = generate_dataset(n_indicators=8, n_periods=6, sexes=("Persons", "Male", "Female"))
+    ds = generate_dataset(indicators=8, n_periods=6, sexes=("Persons", "Male", "Female"))
     f = _frame(ds.all_data_csv(sorted(ds.indicators)), tmp_path)
     has = f["value"].notna()
     assert has.sum() > 0.9 * len(f)
@@ -54,13 +54,13 @@ def test_values_sit_inside_their_confidence_intervals(tmp_path: Path) -> None:
 
 
 def test_llr_present_and_size_scales() -> None:
-    small = generate_dataset(n_indicators=2, n_areas=5, n_periods=3)
+    small = generate_dataset(indicators=2, n_areas=5, n_periods=3)
     assert LLR <= set(small.child_codes) and len(small.child_codes) == 5
     assert small.row_count() == 2 * 3 * (1 + 9 + 5)
-    big = generate_dataset(n_indicators=2, n_areas=200, n_periods=3, sexes=("Male", "Female"))
+    big = generate_dataset(indicators=2, n_areas=200, n_periods=3, sexes=("Male", "Female"))
     assert len(big.child_codes) == 200 and LLR <= set(big.child_codes)
     assert big.row_count() == 2 * 2 * 3 * (1 + 9 + 200)
-    full = generate_dataset(n_indicators=1)
+    full = generate_dataset(indicators=1)
     assert len(full.child_codes) == 153
     assert full.areas["E10000018"].parent_code == "E12000004"
     for code in LLR:
@@ -76,7 +76,7 @@ def test_period_labels() -> None:
 
 
 def test_revise_changes_value_cis_and_upload_date(tmp_path: Path) -> None:
-    ds = generate_dataset(n_indicators=1, n_areas=10, n_periods=3)
+    ds = generate_dataset(indicators=1, n_areas=10, n_periods=3)
     iid = next(iter(ds.indicators))
     period = ds.periods(iid)[-1][0]
     before = ds.value_of(iid, "E06000016", period)
@@ -110,13 +110,13 @@ def test_demo_dataset_is_realistic(tmp_path: Path) -> None:
 
 
 def test_header_follows_parent_area_type() -> None:
-    ds = generate_dataset(n_indicators=1, n_areas=3, n_periods=1)
+    ds = generate_dataset(indicators=1, n_areas=3, n_periods=1)
     assert ds.all_data_header(6)[22] == "Compared to Region value or percentiles"
     assert ds.all_data_header(15)[22] == "Compared to percentiles"
 
 
 def test_column_faults_and_request_log(tmp_path: Path) -> None:
-    ds = generate_dataset(n_indicators=1, n_areas=3, n_periods=1)
+    ds = generate_dataset(indicators=1, n_areas=3, n_periods=1)
     with StubServer(ds) as stub:
         url = f"{stub.base_url}/all_data/csv/by_indicator_id?indicator_ids=90001&child_area_type_id=502&parent_area_type_id=6"
         stub.inject("rename_column", old="Area Code", new="AreaCode")
@@ -134,7 +134,7 @@ def test_column_faults_and_request_log(tmp_path: Path) -> None:
 
 
 def test_million_rows_served_and_parsed_in_seconds(tmp_path: Path) -> None:
-    ds = generate_dataset(n_indicators=64, n_periods=30, sexes=("Persons", "Male", "Female"), n_areas=166)
+    ds = generate_dataset(indicators=64, n_periods=30, sexes=("Persons", "Male", "Female"), n_areas=166)
     ids = sorted(ds.indicators)
     expected = ds.row_count(ids)
     assert expected >= 1_000_000
@@ -155,7 +155,7 @@ def test_module_is_runnable() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins")}
-    proc = subprocess.Popen([sys.executable, "-m", "public_health.fingertips.stub", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "public_health.demo.fingertips_stub", "--port", str(port)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30

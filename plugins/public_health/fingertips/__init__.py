@@ -1,4 +1,4 @@
-"""Fingertips (fingertips.phe.org.uk): the API client, the all_data CSV parser, and a stub server for tests.
+"""Fingertips (fingertips.phe.org.uk): the API client and the all_data CSV parser.
 
 Names are re-exported lazily so that importing the package (e.g. from a DAG file) stays cheap.
 """

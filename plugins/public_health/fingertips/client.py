@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
@@ -71,7 +71,16 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 METADATA_BATCH = 100
+# The live API's host, and where `make stub` serves the offline stub of the API.
+LIVE_API_HOST = "fingertips.phe.org.uk"
+STUB_BASE_URL = "http://127.0.0.1:8999/api"
 _CHUNK = 1024 * 1024
+
+
+def is_live_api(base_url: str) -> bool:
+    """Whether ``base_url`` is the live Fingertips API (its host, any scheme or path), not a stub."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    return host == LIVE_API_HOST or host.endswith("." + LIVE_API_HOST)
 
 
 class FingertipsError(RuntimeError):
@@ -161,19 +170,30 @@ def _slug(ids: list[int]) -> str:
     return f"{ids[0]}-to-{ids[-1]}-{len(ids)}ids"
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a request is tried, and the exponential backoff between tries (seconds)."""
+
+    max_attempts: int = 4
+    backoff_initial: float = 2
+    backoff_max: float = 60
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+
+
 class FingertipsClient:
     """The Fingertips API over one ``requests.Session``, with timeouts and retries on every call."""
 
     def __init__(self, base_url: str, *, connect_timeout: float = 10, read_timeout: float = 300,
-                 max_attempts: int = 4, backoff_initial: float = 2, backoff_max: float = 60,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        retry = retry or RetryPolicy()
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
-        self.max_attempts = max_attempts
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
+        self.max_attempts = retry.max_attempts
+        self.backoff_initial = retry.backoff_initial
+        self.backoff_max = retry.backoff_max
         self._sleep = sleep
         self.session = requests.Session()
         self.session.headers.update({"User-Agent": "public-health-pipelines (Fingertips client)",
@@ -181,14 +201,23 @@ class FingertipsClient:
 
     @classmethod
     def from_settings(cls, fs: FingertipsSettings) -> FingertipsClient:
-        base_url = fs.base_url
-        if fs.offline:
-            from public_health.fingertips.stub.server import serve_offline_stub
+        """A client on ``fs.base_url``, always; this never starts a stub.
 
-            base_url = serve_offline_stub()
-        return cls(base_url, connect_timeout=fs.connect_timeout_s, read_timeout=fs.read_timeout_s,
-                   max_attempts=fs.retry.max_attempts, backoff_initial=fs.retry.backoff_initial_s,
-                   backoff_max=fs.retry.backoff_max_s)
+        ``fs.offline`` (FINGERTIPS_OFFLINE=1) means "never call the live API": the base URL must then point at a
+        stub someone else started (``make stub``; ``make up`` with FINGERTIPS_OFFLINE=1 and the command line's
+        offline run start one too). Offline with the base URL still on the live API is a contradiction, refused
+        with a :class:`~public_health.config.ConfigError` saying what to do.
+        """
+        if fs.offline and is_live_api(fs.base_url):
+            from public_health.config import ConfigError
+
+            raise ConfigError(
+                f"fingertips.offline is set (FINGERTIPS_OFFLINE=1) but fingertips.base_url is the live API "
+                f"({fs.base_url}). Start the offline stub (`make stub`, which serves {STUB_BASE_URL}) and set "
+                f"FINGERTIPS_BASE_URL={STUB_BASE_URL}, or set FINGERTIPS_OFFLINE=0 to use the live API."
+            )
+        return cls(fs.base_url, connect_timeout=fs.connect_timeout_s, read_timeout=fs.read_timeout_s,
+                   retry=RetryPolicy(fs.retry.max_attempts, fs.retry.backoff_initial_s, fs.retry.backoff_max_s))
 
     def close(self) -> None:
         self.session.close()
@@ -229,7 +258,8 @@ class FingertipsClient:
         assert last is not None
         raise FingertipsError(
             f"GET {url} failed after {self.max_attempts} attempt(s): {last.reason}; expected {expected}. "
-            "Check the network and https://fingertips.phe.org.uk/api, or set FINGERTIPS_OFFLINE=1 to use the stub.",
+            "Check the network and https://fingertips.phe.org.uk/api, or use the offline stub: `make stub`, then "
+            f"FINGERTIPS_OFFLINE=1 FINGERTIPS_BASE_URL={STUB_BASE_URL}.",
             url=url, status=last.status, attempts=self.max_attempts,
         ) from last
 

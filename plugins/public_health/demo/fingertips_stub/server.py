@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from public_health.fingertips.stub.fixtures import (
+from public_health.demo.fingertips_stub.fixtures import (
     AREA_TYPE_ENGLAND,
     AREA_TYPE_REGION,
     AREA_TYPE_UTLA,
@@ -409,7 +409,11 @@ _offline: StubServer | None = None
 
 
 def serve_offline_stub() -> str:
-    """Start (once per process) the stub on the default demo dataset; return its base URL."""
+    """Start (once per process) the stub on the default demo dataset; return its base URL.
+
+    The server runs on a daemon thread until the process exits. The demo command (``public_health.cli``)
+    calls this and sets ``FINGERTIPS_BASE_URL`` to the result; the product never starts a stub itself.
+    """
     global _offline
     with _offline_lock:
         if _offline is None:

@@ -1,4 +1,4 @@
-"""Serve the demo dataset until interrupted: ``python -m public_health.fingertips.stub --port 8999``."""
+"""Serve the demo dataset until interrupted: ``python -m public_health.demo.fingertips_stub --port 8999``."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import argparse
 import logging
 import threading
 
-from public_health.fingertips.stub.fixtures import default_demo_dataset
-from public_health.fingertips.stub.server import StubServer
+from public_health.demo.fingertips_stub.fixtures import default_demo_dataset
+from public_health.demo.fingertips_stub.server import StubServer
 
-log = logging.getLogger("public_health.fingertips.stub")
+log = logging.getLogger("public_health.demo.fingertips_stub")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = StubServer(default_demo_dataset(), host=args.host, port=args.port).start()
-    log.info("Fingertips stub ready: set FINGERTIPS_BASE_URL=%s (Ctrl-C to stop)", server.base_url)
+    log.info("Fingertips stub ready: set FINGERTIPS_OFFLINE=1 FINGERTIPS_BASE_URL=%s (Ctrl-C to stop)", server.base_url)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

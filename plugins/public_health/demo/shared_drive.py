@@ -22,7 +22,7 @@ are left out, because a return cannot hold actuals for later quarters. A comment
 date the report writes as free text ("On-going", "Autumn 2017", "01.04.17") cannot go in a date
 cell; it is kept in the comment or action text ("... (action by: Autumn 2017)") and the date left blank.
 
-Run ``python -m public_health.returns.samples [root]`` to write the drive (default: the configured
+Run ``python -m public_health.demo.shared_drive [root]`` to write the drive (default: the configured
 ``returns.shared_drive``).
 """
 
@@ -43,8 +43,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from public_health.returns.parse import parse_date
-from public_health.returns.template import split_quarter, template_filename, write_template
+from public_health.periods import FinancialQuarter
+from public_health.returns.cells import parse_date
+from public_health.returns.template import Prefill, write_template
+from public_health.returns.template import template_filename as _template_filename
 
 log = logging.getLogger(__name__)
 
@@ -149,13 +151,14 @@ def return_figures(service: Any, quarter: str) -> dict[tuple[str, str, str], Any
     (``Not yet available``, ``tbc``...). Annual figures and measures the template has no column for
     (numerator, denominator) are left out.
     """
-    fy, return_q = split_quarter(quarter)
+    fq = FinancialQuarter.parse(quarter)
+    year_quarters = {each.label: each for each in fq.year_quarters()}
     figures: dict[tuple[str, str, str], Any] = {}
     for fig in service.reference_figures:
-        if not fig.period.startswith(f"{fy}-Q") or fig.measure not in ("target", "actual", "actual_to_date"):
+        each = year_quarters.get(fig.period)  # None: another year, or a whole year's figure
+        if each is None or fig.measure not in ("target", "actual", "actual_to_date"):
             continue
-        q = int(fig.period[-1])
-        if fig.measure != "target" and q > return_q:
+        if fig.measure != "target" and each > fq:
             continue
         value: Any = fig.value if fig.value is not None else MISSING_TEXT[fig.missing_reason or "pending"]
         figures[(fig.kpi, fig.period, fig.measure)] = value
@@ -268,20 +271,10 @@ class _Drive:
     def folder(self, service: Any) -> Path:
         return self.root / _folder_name(service.provider or "Redacted provider") / service.code
 
-    def add(
-        self,
-        path: Path,
-        service_code: str | None,
-        quarter: str | None,
-        kind: str,
-        expect: Expect,
-        why: str,
-        mtime: float,
-    ) -> SampleFile:
-        os.utime(path, (mtime, mtime))
-        sample = SampleFile(path, service_code, quarter, kind, expect, why, mtime)
+    def add(self, sample: SampleFile) -> SampleFile:
+        os.utime(sample.path, (sample.mtime, sample.mtime))
         self.files.append(sample)
-        log.debug("sample %s: %s (%s)", expect, path, kind)
+        log.debug("sample %s: %s (%s)", sample.expect, sample.path, sample.kind)
         return sample
 
     def workbook(
@@ -298,15 +291,22 @@ class _Drive:
         notes = quarter == Q2 if with_notes is None else with_notes
         write_template(
             service,
-            quarter,
+            FinancialQuarter.parse(quarter),
             path,
-            prefill=return_figures(service, quarter) if figures is None else figures,
-            prefill_comments=return_comments(service) if notes else None,
-            prefill_actions=return_actions(service) if notes else None,
-            cover=_cover(service, submitted),
+            Prefill(
+                figures=return_figures(service, quarter) if figures is None else figures,
+                comments=return_comments(service) if notes else None,
+                actions=return_actions(service) if notes else None,
+                cover=_cover(service, submitted),
+            ),
         )
         normalise_xlsx(path, submitted)
         return path
+
+
+def template_filename(service_code: str, quarter: str) -> str:
+    """The template's file name for a quarter given as its label (``2017-18-Q2``), as the samples hold them."""
+    return _template_filename(service_code, FinancialQuarter.parse(quarter))
 
 
 def _submitted(quarter: str, index: int) -> datetime:
@@ -318,16 +318,17 @@ def _submitted(quarter: str, index: int) -> datetime:
 def _good_return(drive: _Drive, service: Any, quarter: str, index: int) -> SampleFile:
     submitted = _submitted(quarter, index)
     path = drive.workbook(service, quarter, submitted)
-    return drive.add(
+    fq = FinancialQuarter.parse(quarter)
+    return drive.add(SampleFile(
         path,
         service.code,
         quarter,
         "return",
         "load",
-        f"{service.name} {quarter} return prefilled with the published figures of {quarter[:7]} up to "
-        f"{quarter[-2:]}" + (" and the Q2 page's comments and actions." if quarter == Q2 else "."),
+        f"{service.name} {quarter} return prefilled with the published figures of {fq.financial_year} up to "
+        f"Q{fq.number}" + (" and the Q2 page's comments and actions." if quarter == Q2 else "."),
         drive.mtime(submitted),
-    )
+    ))
 
 
 def _write_csv(path: Path, service: Any, quarter: str) -> None:
@@ -335,9 +336,10 @@ def _write_csv(path: Path, service: Any, quarter: str) -> None:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["service", "kpi", "period", "measure", "value"])
-    return_q = split_quarter(quarter)[1]
+    fq = FinancialQuarter.parse(quarter)
+    later = {each.label for each in fq.year_quarters() if each > fq}
     for (kpi, period, measure), value in return_figures(service, quarter).items():
-        if int(period[-1]) > return_q:
+        if period in later:
             continue  # the CSV layout takes its period from the latest row, so no later quarters' targets
         if isinstance(value, int | float) and not isinstance(value, bool):
             text = f"{value:g}%" if units.get(kpi) == "percent" else f"{value:g}"
@@ -398,7 +400,7 @@ def build_sample_drive(
     ht = services[HEALTHY_TOGETHER]
     submitted = _submitted(Q1, n)
     path = drive.workbook(ht, Q1, submitted, figures=_typed_as_text(ht, return_figures(ht, Q1)))
-    drive.add(
+    drive.add(SampleFile(
         path,
         ht.code,
         Q1,
@@ -407,10 +409,10 @@ def build_sample_drive(
         "Percentages typed as text like '90%' and counts with thousands separators like '1,081' in text cells, "
         "as people type them: the parser reads them as 90 and 1081.",
         drive.mtime(submitted),
-    )
+    ))
     submitted = _submitted(Q2, n)
     path = drive.workbook(ht, Q2, submitted)
-    drive.add(
+    drive.add(SampleFile(
         path,
         ht.code,
         Q2,
@@ -420,7 +422,7 @@ def build_sample_drive(
         "(1533 of 1242 due a review); it parses, and the checks must stop a percentage over 100 and a numerator "
         "over its denominator.",
         drive.mtime(submitted),
-    )
+    ))
     # ... and the provider's corrected resubmission a week later. The corrected count is invented for the
     # sample (the report never published one); every other figure is as published (1232 of 1284 ...).
     figures = return_figures(ht, Q2)
@@ -429,7 +431,7 @@ def build_sample_drive(
     submitted = submitted + timedelta(days=7)
     path = drive.workbook(ht, Q2, submitted, name=template_filename(ht.code, Q2).replace(".xlsx", "_v2.xlsx"),
                           figures=figures)
-    drive.add(
+    drive.add(SampleFile(
         path,
         ht.code,
         Q2,
@@ -439,7 +441,7 @@ def build_sample_drive(
         "breastfeeding status recorded (an invented correction of the published 1533); everything else as "
         "published, so the warehouse holds the report's figures (1232 of 1284 reviewed at 10-14 days, 96%).",
         drive.mtime(submitted),
-    )
+    ))
 
     # 3. Text in a number cell.
     svc = services[TEXT_IN_NUMBER_SERVICE]
@@ -448,7 +450,7 @@ def build_sample_drive(
     figures[(TEXT_IN_NUMBER_KPI, Q2, "actual")] = TEXT_IN_NUMBER_VALUE
     submitted = _submitted(Q2, n + 1)
     path = drive.workbook(svc, Q2, submitted, figures=figures)
-    drive.add(
+    drive.add(SampleFile(
         path,
         svc.code,
         Q2,
@@ -457,7 +459,7 @@ def build_sample_drive(
         f"{TEXT_IN_NUMBER_VALUE!r} typed in the Q2 Actual cell of {TEXT_IN_NUMBER_KPI}: not a number, so the "
         "parser raises an error naming sheet KPIs and the cell.",
         drive.mtime(submitted),
-    )
+    ))
 
     # 4. A workbook still being copied onto the share: the first half of a valid workbook.
     svc = services[TRUNCATED_SERVICE]
@@ -465,7 +467,7 @@ def build_sample_drive(
     path = drive.workbook(svc, Q2, _submitted(Q2, n + 2))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    drive.add(
+    drive.add(SampleFile(
         path,
         svc.code,
         Q2,
@@ -474,14 +476,14 @@ def build_sample_drive(
         "Still being written (first half of a valid workbook, modified just now): skipped while inside the "
         "settle time; once settled it is unreadable and quarantined.",
         drive.now(),
-    )
+    ))
 
     # 5. Excel's lock and temporary files beside a good return, and a hidden .DS_Store.
     svc = services[LOCK_FILE_SERVICE]
     good_q2 = drive.folder(svc) / template_filename(svc.code, Q2)
     lock = good_q2.with_name("~$" + good_q2.name)
     lock.write_bytes(_lock_file_bytes("Practice Manager"))
-    drive.add(
+    drive.add(SampleFile(
         lock,
         svc.code,
         Q2,
@@ -489,10 +491,10 @@ def build_sample_drive(
         "ignore",
         "Excel's owner file, present while someone has the return open: not a return.",
         drive.mtime(REFERENCE_CLOCK - timedelta(minutes=20)),
-    )
+    ))
     tmp = good_q2.with_name("E54A9C10.tmp")
     tmp.write_bytes(good_q2.read_bytes()[:4096])
-    drive.add(
+    drive.add(SampleFile(
         tmp,
         svc.code,
         Q2,
@@ -500,10 +502,10 @@ def build_sample_drive(
         "ignore",
         "A temporary file Excel leaves behind when a save is interrupted: not a return.",
         drive.mtime(REFERENCE_CLOCK - timedelta(days=3)),
-    )
+    ))
     ds_store = drive.folder(svc).parent / ".DS_Store"
     ds_store.write_bytes(_DS_STORE)
-    drive.add(
+    drive.add(SampleFile(
         ds_store,
         None,
         None,
@@ -511,7 +513,7 @@ def build_sample_drive(
         "ignore",
         "A hidden file a Mac writes into folders it opens: not a return.",
         drive.mtime(datetime(2017, 9, 4, 8, 15, tzinfo=UTC)),
-    )
+    ))
 
     # 6. A return copied twice (the same bytes under another name).
     svc = services[DUPLICATE_SERVICE]
@@ -520,7 +522,7 @@ def build_sample_drive(
     copy = original.parent / "saved attachments" / original.name
     copy.parent.mkdir(parents=True, exist_ok=True)
     copy.write_bytes(original.read_bytes())
-    drive.add(
+    drive.add(SampleFile(
         copy,
         svc.code,
         Q1,
@@ -529,7 +531,7 @@ def build_sample_drive(
         "The Q1 return saved a second time from the same email into a subfolder (later, and sorting after "
         "the original): the same bytes as a return already loaded.",
         drive.mtime(_submitted(Q1, GOOD_SERVICES.index(svc.code)) + timedelta(days=2)),
-    )
+    ))
 
     # 7. A resubmission: the first Q2 return has one figure wrong, the _v2 copy matches the report.
     svc = services[RESUBMITTED_SERVICE]
@@ -538,7 +540,7 @@ def build_sample_drive(
     figures[(RESUBMITTED_KPI, Q2, "actual")] = RESUBMITTED_WRONG_VALUE
     first = datetime(2017, 10, 20, 11, 5, tzinfo=UTC)
     path = drive.workbook(svc, Q2, first, figures=figures)
-    drive.add(
+    drive.add(SampleFile(
         path,
         svc.code,
         Q2,
@@ -547,11 +549,11 @@ def build_sample_drive(
         f"First Q2 return: {RESUBMITTED_KPI} Q2 actual typed {RESUBMITTED_WRONG_VALUE} (digits of {right:g} "
         "transposed); it loads, and is replaced by the _v2 resubmission.",
         drive.mtime(first),
-    )
+    ))
     second = datetime(2017, 10, 27, 14, 40, tzinfo=UTC)
     name = template_filename(svc.code, Q2).replace(".xlsx", "_v2.xlsx")
     path = drive.workbook(svc, Q2, second, name=name)
-    drive.add(
+    drive.add(SampleFile(
         path,
         svc.code,
         Q2,
@@ -560,14 +562,14 @@ def build_sample_drive(
         f"Corrected Q2 return ({RESUBMITTED_KPI} {right:g} as published), sent a week later: it supersedes the "
         "first, keeping the earlier figures in history.",
         drive.mtime(second),
-    )
+    ))
 
     # 8. A CSV export in the long layout.
     svc = services[CSV_SERVICE]
     path = drive.folder(svc) / template_filename(svc.code, Q2).replace(".xlsx", ".csv")
     _write_csv(path, svc, Q2)
     submitted = _submitted(Q2, GOOD_SERVICES.index(svc.code))
-    drive.add(
+    drive.add(SampleFile(
         path,
         svc.code,
         Q2,
@@ -576,7 +578,7 @@ def build_sample_drive(
         "The Q2 figures exported from the pharmacy claims system as a long CSV (service,kpi,period,measure,value; "
         "UTF-8 with BOM, CRLF) instead of the workbook; targets of later quarters left out.",
         drive.mtime(submitted),
-    )
+    ))
 
     # 9. A return for a service that is not configured.
     template = services[UNKNOWN_SERVICE_TEMPLATE]
@@ -591,7 +593,7 @@ def build_sample_drive(
     )
     submitted = datetime(2017, 10, 25, 9, 30, tzinfo=UTC)
     path = drive.workbook(stray, Q2, submitted, figures={})
-    drive.add(
+    drive.add(SampleFile(
         path,
         UNKNOWN_SERVICE_CODE,
         Q2,
@@ -599,7 +601,7 @@ def build_sample_drive(
         "quarantine",
         f"Cover B3 says {UNKNOWN_SERVICE_CODE!r}, a service not in config/services: the parser raises naming cell B3.",
         drive.mtime(submitted),
-    )
+    ))
 
     # 10. The BCF local NHS activity return (no page in the performance report): 2015-16 Q1 and Q2 with
     # the actuals the BCF planning template of March 2016 printed, sent in the month the national BCF
@@ -608,7 +610,7 @@ def build_sample_drive(
     if svc is not None:
         for quarter, submitted in BCF_ACTIVITY_RETURNS.items():
             path = drive.workbook(svc, quarter, submitted)
-            drive.add(
+            drive.add(SampleFile(
                 path,
                 svc.code,
                 quarter,
@@ -617,7 +619,7 @@ def build_sample_drive(
                 f"The BCF local NHS activity return for {quarter}: non-elective admissions and delayed transfer of "
                 "care days as the BCF planning template of 2 March 2016 printed the 2015/16 actuals.",
                 drive.mtime(submitted),
-            )
+            ))
 
     log.info("wrote sample shared drive %s: %d files", root, len(drive.files))
     return drive.files
@@ -631,7 +633,7 @@ def iter_summary(files: Iterable[SampleFile], root: Path) -> Iterator[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m public_health.returns.samples",
+        prog="python -m public_health.demo.shared_drive",
         description="Write a sample shared drive of provider returns from the published 2017/18 figures.",
     )
     parser.add_argument("root", nargs="?", type=Path, help="folder to write (default: the configured shared drive)")

@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from public_health.fingertips.stub.areas import CIPFA_NEIGHBOURS, ENGLAND, REGIONS, UPPER_TIER
+from public_health.demo.fingertips_stub.areas import CIPFA_NEIGHBOURS, ENGLAND, REGIONS, UPPER_TIER
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,20 @@ def _num_strings(arr: np.ndarray) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class _Block:
+    """Which block of rows: one sex, one age band, one period of an indicator."""
+
+    sex_i: int
+    sex: str
+    age_i: int
+    age: str
+    p_idx: int
+    label: str
+    sortable: int
+    prange: str
+
+
 @dataclass
 class FixtureDataset:
     """Everything the stub serves. Build one with :func:`generate_dataset` or :func:`default_demo_dataset`."""
@@ -212,14 +227,17 @@ class FixtureDataset:
 
     # ---- revisions -----------------------------------------------------------------------------
     def revise(self, indicator_id: int, area_code: str, time_period: str, new_value: float, *,
-               sex: str | None = None, age: str | None = None, value_note: str | None = None,
-               uploaded_at: datetime | None = None, **published: float | None) -> None:
+               uploaded_at: datetime | None = None, **published: Any) -> None:
         """Change a published value (CIs move with it, keeping their widths) and bump the upload date.
 
-        ``published`` sets any other published number as given (lower_ci_95, upper_ci_95,
+        ``published`` may name the row's ``sex`` and ``age`` (default: the indicator's first), a
+        ``value_note``, and set any other published number as given (lower_ci_95, upper_ci_95,
         lower_ci_99_8, upper_ci_99_8, count, denominator), consistent or not: that is how tests
         publish data that must fail the gate.
         """
+        sex: str | None = published.pop("sex", None)
+        age: str | None = published.pop("age", None)
+        value_note: str | None = published.pop("value_note", None)
         spec = self.indicators.get(indicator_id)
         if spec is None:
             raise KeyError(f"indicator {indicator_id} is not in the fixture dataset")
@@ -424,12 +442,13 @@ class FixtureDataset:
             for sex_i, sex in enumerate(spec.sexes):
                 for age_i, age in enumerate(spec.ages):
                     for p_idx, (label, sortable, prange) in enumerate(periods):
-                        yield self._block_lines(spec, sex_i, sex, age_i, age, p_idx, label, sortable, prange,
-                                                head, prefixes, n_reg, newline)
+                        yield self._block_lines(spec, _Block(sex_i, sex, age_i, age, p_idx, label, sortable,
+                                                             prange), head, prefixes, (n_reg, newline))
 
-    def _block_lines(self, spec: IndicatorSpec, sex_i: int, sex: str, age_i: int, age: str, p_idx: int,
-                     label: str, sortable: int, prange: str, head: str, prefixes: list[str], n_reg: int,
-                     newline: str) -> list[str]:
+    def _block_lines(self, spec: IndicatorSpec, block: _Block, head: str, prefixes: list[str],
+                     layout: tuple[int, str]) -> list[str]:
+        sex_i, sex, age_i, age, p_idx, label, sortable, prange = dataclasses.astuple(block)
+        n_reg, newline = layout
         b = self._block(spec, sex_i, age_i, p_idx)
         codes = b["codes"]
         arrays = {k: b[k].copy() for k in ("value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8")}
@@ -697,21 +716,18 @@ def _build_neighbours(areas: dict[str, StubArea], children: list[str], seed: int
     return out
 
 
-def generate_dataset(*, n_indicators: int | None = None, indicator_ids: list[int] | None = None,
-                     n_areas: int | None = None, sexes: tuple[str, ...] = ("Persons",),
-                     ages: tuple[str, ...] = ("All ages",), n_periods: int = 5, seed: int = 19) -> FixtureDataset:
+def generate_dataset(*, indicators: int | list[int] = 10, n_areas: int | None = None,
+                     sexes: tuple[str, ...] = ("Persons",), ages: tuple[str, ...] = ("All ages",),
+                     n_periods: int = 5, seed: int = 19) -> FixtureDataset:
     """A synthetic dataset of any size, identical for identical arguments.
 
-    Indicator ids default to 90001.. (n_indicators of them, default 10); every indicator is published
-    for the given sexes and ages over ``n_periods`` periods, for England, the nine regions and
-    ``n_areas`` upper-tier authorities (default: all 153; LLR always included).
+    ``indicators``: how many (ids 90001.., default 10), or the ids themselves. Every indicator is
+    published for the given sexes and ages over ``n_periods`` periods, for England, the nine regions
+    and ``n_areas`` upper-tier authorities (default: all 153; LLR always included).
     """
     if n_periods < 1:
         raise ValueError("n_periods must be at least 1")
-    if indicator_ids is None:
-        indicator_ids = [90001 + k for k in range(10 if n_indicators is None else n_indicators)]
-    elif n_indicators is not None:
-        indicator_ids = list(indicator_ids)[:n_indicators]
+    indicator_ids = [90001 + k for k in range(indicators)] if isinstance(indicators, int) else list(indicators)
     rng = np.random.default_rng([seed, 1])
     kinds = [("rate", "per 100,000", "Directly standardised rate", 100000.0, 350.0),
              ("percent", "%", "Proportion", 1.0, 40.0),
