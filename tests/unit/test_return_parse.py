@@ -9,15 +9,16 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from public_health.returns.parse import (
+from public_health.periods import FinancialQuarter
+from public_health.returns.cells import (
     FRAME_COLUMNS,
     KpiValue,
     ParsedReturn,
     ReturnParseError,
-    parse_return,
     parse_value,
 )
-from public_health.returns.template import KPI_FIRST_ROW, KPI_SHEET, value_column, write_template
+from public_health.returns.parse import parse_return
+from public_health.returns.template import KPI_FIRST_ROW, KPI_SHEET, Prefill, value_column, write_template
 from tests.unit.return_standins import Kpi, Service
 
 QUARTER = "2017-18-Q2"
@@ -48,8 +49,17 @@ def ref(row: int, col: int) -> str:
     return f"{openpyxl.utils.get_column_letter(col)}{row}"
 
 
-def make_return(tmp_path: Path, name: str = f"sexual_health_{QUARTER}.xlsx", prefill: dict | None = None, **kw) -> Path:
-    return write_template(SH, QUARTER, tmp_path / name, prefill=prefill, **kw)
+def make_return(
+    tmp_path: Path,
+    name: str = f"sexual_health_{QUARTER}.xlsx",
+    prefill: dict | None = None,
+    *,
+    cover: dict | None = None,
+    prefill_comments: list | None = None,
+    prefill_actions: list | None = None,
+) -> Path:
+    filled = Prefill(figures=prefill or {}, comments=prefill_comments, actions=prefill_actions, cover=cover)
+    return write_template(SH, FinancialQuarter.parse(QUARTER), tmp_path / name, filled)
 
 
 def edit(path: Path, fn) -> Path:
@@ -60,7 +70,7 @@ def edit(path: Path, fn) -> Path:
 
 
 def value_of(parsed: ParsedReturn, kpi: str, period: str = QUARTER, measure: str = "actual") -> KpiValue:
-    (v,) = [v for v in parsed.values if (v.kpi_code, v.period, v.measure) == (kpi, period, measure)]
+    (v,) = [v for v in parsed.values if (v.kpi_code, v.period.label, v.measure) == (kpi, period, measure)]
     return v
 
 
@@ -486,8 +496,8 @@ def test_csv_happy_path(tmp_path):
         ),
     )
     parsed = parse_return(path, SERVICES)
-    assert (parsed.layout, parsed.service_code, parsed.period) == ("csv", "sexual_health", QUARTER)
-    got = [(v.kpi_code, v.period, v.measure, v.value, v.missing_reason, v.cell) for v in parsed.values]
+    assert (parsed.layout, parsed.service_code, parsed.period.label) == ("csv", "sexual_health", QUARTER)
+    got = [(v.kpi_code, v.period.label, v.measure, v.value, v.missing_reason, v.cell) for v in parsed.values]
     assert got == [
         ("sh_chlamydia_tests", QUARTER, "actual", 90.0, None, "line 2"),
         ("sh_chlamydia_tests", QUARTER, "target", 90.0, None, "line 3"),

@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import IllegalCharacterError
 
-from public_health.returns.parse import MISSING_REASONS, ReturnParseError, parse_return, parse_value
-from public_health.returns.template import KPI_FIRST_ROW, KPI_SHEET, SHEETS, value_column, write_template
+from public_health.periods import FinancialQuarter
+from public_health.returns.cells import MISSING_REASONS, ReturnParseError, parse_value
+from public_health.returns.parse import parse_return
+from public_health.returns.template import KPI_FIRST_ROW, KPI_SHEET, SHEETS, Prefill, value_column, write_template
 from tests.unit.return_standins import Kpi, Service
 
 QUARTER = "2017-18-Q2"
@@ -39,11 +41,13 @@ SERVICES = {SH.code: SH}
 _DIR = Path(tempfile.mkdtemp(prefix="return-props-"))
 TEMPLATE = write_template(
     SH,
-    QUARTER,
+    FinancialQuarter.parse(QUARTER),
     _DIR / "template" / NAME,
-    prefill={(k.code, QUARTER, "actual"): 1 for k in SH.kpis},
-    prefill_comments=[("A comment", "A lead", "12/10/2017")],
-    prefill_actions=[("An action", "31/01/2018")],
+    Prefill(
+        figures={(k.code, QUARTER, "actual"): 1 for k in SH.kpis},
+        comments=[("A comment", "A lead", "12/10/2017")],
+        actions=[("An action", "31/01/2018")],
+    ),
 ).read_bytes()
 VALUE_CELLS = [
     (KPI_FIRST_ROW + i, value_column(q, m))

@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from public_health.periods import FinancialQuarter
 from public_health.returns.parse import parse_return
 from public_health.returns.template import (
     ACTIONS_SHEET,
@@ -21,6 +22,7 @@ from public_health.returns.template import (
     KPI_HEADER_ROW,
     KPI_SHEET,
     SHEETS,
+    Prefill,
     template_filename,
     value_column,
     write_template,
@@ -28,6 +30,7 @@ from public_health.returns.template import (
 from tests.unit.return_standins import Kpi, Service
 
 ROOT = Path(__file__).resolve().parents[2]
+Q2 = FinancialQuarter.parse("2017-18-Q2")
 
 
 
@@ -49,14 +52,14 @@ def health_visiting() -> Service:
 @pytest.fixture
 def template(tmp_path: Path) -> Path:
     svc = health_visiting()
-    return write_template(svc, "2017-18-Q2", tmp_path / template_filename(svc.code, "2017-18-Q2"))
+    return write_template(svc, Q2, tmp_path / template_filename(svc.code, Q2))
 
 
 def test_filename_convention():
-    assert template_filename("sexual_health", "2017-18-Q2") == "sexual_health_2017-18-Q2.xlsx"
-    assert template_filename("sexual_health", "2017/18 q2") == "sexual_health_2017-18-Q2.xlsx"
+    assert template_filename("sexual_health", FinancialQuarter.parse("2017-18-Q2")) == "sexual_health_2017-18-Q2.xlsx"
+    assert template_filename("sexual_health", FinancialQuarter.from_typed("2017/18 q2")) == "sexual_health_2017-18-Q2.xlsx"
     with pytest.raises(ValueError, match="2017-18-Q2"):
-        template_filename("sexual_health", "2017-19-Q2")
+        template_filename("sexual_health", FinancialQuarter.from_typed("2017-19-Q2"))
 
 
 def test_sheets_and_cover_cells(template: Path):
@@ -84,7 +87,7 @@ def test_sheets_and_cover_cells(template: Path):
 def test_due_date_blank_when_unknown(tmp_path: Path):
     svc = health_visiting()
     svc.return_due_days = None
-    wb = openpyxl.load_workbook(write_template(svc, "2017-18-Q4", tmp_path / "x.xlsx"))
+    wb = openpyxl.load_workbook(write_template(svc, FinancialQuarter.parse("2017-18-Q4"), tmp_path / "x.xlsx"))
     assert wb["Cover"]["B7"].value is None
 
 
@@ -206,17 +209,19 @@ def test_prefilled_template_round_trips(tmp_path: Path):
     actions = [("Recruit two health visitors", date(2018, 1, 31))]
     path = write_template(
         svc,
-        "2017-18-Q2",
+        Q2,
         tmp_path / "healthy_together_2017-18-Q2.xlsx",
-        prefill=prefill,
-        prefill_comments=comments,
-        prefill_actions=actions,
-        cover={"submitted_by": "J Smith", "submission_date": date(2017, 10, 20), "contact_email": "j@nhs.net"},
+        Prefill(
+            figures=prefill,
+            comments=comments,
+            actions=actions,
+            cover={"submitted_by": "J Smith", "submission_date": date(2017, 10, 20), "contact_email": "j@nhs.net"},
+        ),
     )
     parsed = parse_return(path, {svc.code: svc})
-    assert (parsed.service_code, parsed.period, parsed.layout) == ("healthy_together", "2017-18-Q2", "xlsx")
+    assert (parsed.service_code, parsed.period.label, parsed.layout) == ("healthy_together", "2017-18-Q2", "xlsx")
     got = {
-        (v.kpi_code, v.period, v.measure): v.value if v.value is not None else v.missing_reason
+        (v.kpi_code, v.period.label, v.measure): v.value if v.value is not None else v.missing_reason
         for v in parsed.values
         if v.missing_reason != "blank"
     }
@@ -243,7 +248,7 @@ def test_prefilled_template_round_trips(tmp_path: Path):
 def test_blank_template_records_return_quarter_blanks(template: Path):
     svc = health_visiting()
     parsed = parse_return(template, {svc.code: svc})
-    assert {(v.kpi_code, v.period, v.measure) for v in parsed.values} == {
+    assert {(v.kpi_code, v.period.label, v.measure) for v in parsed.values} == {
         ("ht_new_birth_visits", "2017-18-Q2", "actual"),
         ("ht_new_birth_visits_pct", "2017-18-Q2", "target"),
         ("ht_new_birth_visits_pct", "2017-18-Q2", "actual"),
@@ -259,11 +264,9 @@ def test_blank_template_records_return_quarter_blanks(template: Path):
 def test_prefill_rejects_unknown_keys(tmp_path: Path):
     svc = health_visiting()
     with pytest.raises(ValueError, match="not a KPI"):
-        write_template(svc, "2017-18-Q2", tmp_path / "a.xlsx", prefill={("nope", "2017-18-Q2", "actual"): 1})
+        write_template(svc, Q2, tmp_path / "a.xlsx", Prefill({("nope", "2017-18-Q2", "actual"): 1}))
     with pytest.raises(ValueError, match="not a quarter of 2017-18"):
-        write_template(
-            svc, "2017-18-Q2", tmp_path / "a.xlsx", prefill={("ht_smoking_quitters", "2016-17-Q2", "actual"): 1}
-        )
+        write_template(svc, Q2, tmp_path / "a.xlsx", Prefill({("ht_smoking_quitters", "2016-17-Q2", "actual"): 1}))
 
 
 def _configured_services() -> dict:
@@ -296,11 +299,11 @@ def test_every_configured_service_round_trips_its_reference_figures(tmp_path: Pa
             for f in svc.reference_figures
             if f.period in ("2017-18-Q1", "2017-18-Q2") and f.measure in ("target", "actual", "actual_to_date")
         }
-        path = write_template(svc, "2017-18-Q2", tmp_path / template_filename(code, "2017-18-Q2"), prefill=prefill)
+        path = write_template(svc, Q2, tmp_path / template_filename(code, Q2), Prefill(prefill))
         parsed = parse_return(path, services)
-        assert (parsed.service_code, parsed.period) == (code, "2017-18-Q2")
+        assert (parsed.service_code, parsed.period.label) == (code, "2017-18-Q2")
         got = {
-            (v.kpi_code, v.period, v.measure): v.value if v.value is not None else v.missing_reason
+            (v.kpi_code, v.period.label, v.measure): v.value if v.value is not None else v.missing_reason
             for v in parsed.values
             if v.missing_reason != "blank"
         }

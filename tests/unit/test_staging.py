@@ -6,16 +6,18 @@ from pathlib import Path
 
 import pytest
 
+from public_health.periods import FinancialQuarter
 from public_health.quality.gate import validate_frame
-from public_health.returns.parse import KpiValue, ParsedReturn
+from public_health.returns.cells import KpiValue, ParsedReturn
 from public_health.returns.services import load_services
-from public_health.returns.staging import gate_parameters, previous_quarter, stage_return
+from public_health.returns.staging import gate_parameters, stage_return
 
 
 def _parsed(values, period="2017-18-Q2", service="healthy_together"):
-    vals = [KpiValue(k, p, m, v, None if v is not None else "blank", "KPIs", f"F{i + 5}", str(v))
+    vals = [KpiValue(k, FinancialQuarter.parse(p), m, v, None if v is not None else "blank", "KPIs", f"F{i + 5}",
+                     str(v))
             for i, (k, p, m, v) in enumerate(values)]
-    return ParsedReturn(Path("r.xlsx"), service, period, "xlsx", vals)
+    return ParsedReturn(Path("r.xlsx"), service, FinancialQuarter.parse(period), "xlsx", vals)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +31,8 @@ def _run(services, parsed, previous=None):
 
 
 def test_previous_quarter():
-    assert previous_quarter("2017-18-Q2") == "2017-18-Q1"
-    assert previous_quarter("2017-18-Q1") == "2016-17-Q4"
+    assert FinancialQuarter.parse("2017-18-Q2").previous().label == "2017-18-Q1"
+    assert FinancialQuarter.parse("2017-18-Q1").previous().label == "2016-17-Q4"
 
 
 def test_reference_figures_pass(services):

@@ -12,8 +12,10 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +25,19 @@ _CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class Candidate:
+    """A file on the shared drive that may be a return: found by the scan, taken by the process step."""
+
     path: Path          # absolute path on the shared drive
     relative: str       # path relative to the shared-drive root (how people name it)
     size: int
     mtime: float        # seconds since the epoch
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "relative": self.relative, "size": self.size, "mtime": self.mtime}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Candidate:
+        return cls(Path(data["path"]), data["relative"], int(data["size"]), float(data["mtime"]))
 
 
 @dataclass(frozen=True)

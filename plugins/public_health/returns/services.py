@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from public_health.config import ConfigError, _rel, config_dir, read_yaml, validate_file
+from public_health.config import ConfigError, QuarterLabel, _rel, config_dir, read_yaml, validate_file
 
 CODE_PATTERN = r"^[a-z0-9_]+$"
 QUARTER_PATTERN = r"^\d{4}-\d{2}-Q[1-4]$"
@@ -180,8 +180,8 @@ class Service(_Strict):
     performance_report: bool = True
     #: Quarters this service's returns are expected for, when not settings.returns.track_from/until
     #: (a contract that starts or ends, a return tied to a planning year).
-    track_from: str | None = Field(default=None, pattern=QUARTER_PATTERN)
-    track_until: str | None = Field(default=None, pattern=QUARTER_PATTERN)
+    track_from: QuarterLabel | None = None
+    track_until: QuarterLabel | None = None
     kpis: list[Kpi] = Field(default_factory=list)
     reference_figures: list[ReferenceFigure] = Field(default_factory=list)
     reference_comments: list[ReferenceComment] = Field(default_factory=list)
@@ -191,15 +191,22 @@ class Service(_Strict):
         default=None, description="Summary RAG the contents page shows for the service"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _window_years(cls, data: Any) -> Any:
+        """A tracking window's quarters must name real financial years (``2017-18``, not ``2017-19``)."""
+        if isinstance(data, dict):
+            for key in ("track_from", "track_until"):
+                value = data.get(key)
+                if isinstance(value, str) and re.match(QUARTER_PATTERN, value):
+                    try:
+                        _check_financial_year(value[:7])
+                    except ValueError as exc:
+                        raise ValueError(f"{key}: {exc}") from None
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Service:
-        for key in ("track_from", "track_until"):
-            value = getattr(self, key)
-            if value is not None:
-                try:
-                    _check_financial_year(value[:7])
-                except ValueError as exc:
-                    raise ValueError(f"{key}: {exc}") from None
         if self.track_from and self.track_until and self.track_from > self.track_until:
             raise ValueError(f"track_from {self.track_from} is after track_until {self.track_until}")
         if not self.redacted:

@@ -8,43 +8,34 @@ from typing import Any
 
 import pandas as pd
 
-from public_health.periods import financial_quarter
+from public_health.periods import FinancialQuarter
+from public_health.returns.cells import ParsedReturn
 
-Key = tuple[str, str, str]  # (kpi_code, period, measure)
-
-
-def previous_quarter(period: str) -> str:
-    year, quarter = financial_quarter(period)
-    if quarter == 1:
-        return f"{year - 1}-{str(year)[-2:]}-Q4"
-    return f"{year}-{str(year + 1)[-2:]}-Q{quarter - 1}"
+Key = tuple[str, str, str]  # (kpi_code, period label, measure), as the warehouse keys figures
 
 
 def stage_return(
-    parsed: Any,
+    parsed: ParsedReturn,
     services: Mapping[str, Any],
     previous: Mapping[Key, float | None] | None = None,
 ) -> pd.DataFrame:
-    """``parsed``: a ParsedReturn. ``previous``: figures the warehouse already holds for the service
+    """``parsed``: the return as read. ``previous``: figures the warehouse already holds for the service
     (used when the return itself does not carry the previous quarter)."""
     frame = parsed.frame().copy()
+    # The frame holds quarter labels; each row's quarter is its figure's (frame() keeps their order).
+    quarters: list[FinancialQuarter] = [v.period for v in parsed.values]
+    own: FinancialQuarter = parsed.period
     service = services.get(parsed.service_code)
     kpis = {k.code: k for k in service.kpis} if service is not None else {}
     location = [f"{s}!{c}" if s else str(c) for s, c in zip(frame["sheet"], frame["cell"], strict=True)]
     frame.index = pd.Index(location, name="location")
     frame["kpi_key"] = frame["service_code"] + "|" + frame["kpi_code"]
 
-    own_year, own_quarter = financial_quarter(parsed.period)
-
-    def in_year(period: str, measure: str) -> bool:
+    def in_year(quarter: FinancialQuarter, measure: str) -> bool:
         """Figures belong to the return's financial year; only targets may run ahead of its quarter."""
-        try:
-            year, quarter = financial_quarter(period)
-        except ValueError:
-            return False
-        return year == own_year and (quarter <= own_quarter or measure == "target")
+        return quarter.year == own.year and (quarter <= own or measure == "target")
 
-    frame["period_in_return_year"] = [in_year(p, m) for p, m in zip(frame["period"], frame["measure"], strict=True)]
+    frame["period_in_return_year"] = [in_year(q, m) for q, m in zip(quarters, frame["measure"], strict=True)]
 
     values: dict[Key, float | None] = dict(previous or {})
     for row in frame.itertuples():
@@ -60,7 +51,7 @@ def stage_return(
     frame["count_fraction"] = (frame["value"] % 1).where(whole_required & frame["value"].notna())
 
     numerators, denominators, gaps, to_date, change = [], [], [], [], []
-    for row in frame.itertuples():
+    for quarter, row in zip(quarters, frame.itertuples(), strict=True):
         kpi = kpis.get(row.kpi_code)
         num = den = gap = drop = pct_change = None
         if kpi is not None and row.measure == "actual" and getattr(kpi, "numerator_kpi", None):
@@ -70,13 +61,12 @@ def stage_return(
                 gap = abs(float(row.value) - 100.0 * num / den)
         cumulative_count = kpi is not None and kpi.target_kind == "cumulative" and kpi.unit == "count"
         if cumulative_count and row.measure == "actual_to_date" and not pd.isna(row.value):
-            year, quarter = financial_quarter(row.period)
-            if quarter > 1:
-                before = values.get((row.kpi_code, previous_quarter(row.period), "actual_to_date"))
+            if quarter.number > 1:
+                before = values.get((row.kpi_code, quarter.previous().label, "actual_to_date"))
                 if before is not None:
                     drop = float(row.value) - before
         if kpi is not None and row.measure == "actual" and not pd.isna(row.value):
-            before = values.get((row.kpi_code, previous_quarter(row.period), "actual"))
+            before = values.get((row.kpi_code, quarter.previous().label, "actual"))
             if before:
                 pct_change = 100.0 * (float(row.value) - before) / abs(before)
         numerators.append(num)

@@ -30,8 +30,8 @@ not for security, and anyone may lift it from Excel's Review tab.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from public_health.periods import parse_period
+from public_health.periods import FinancialQuarter
 
 log = logging.getLogger(__name__)
 
@@ -115,29 +115,13 @@ BOLD = Font(bold=True)
 DATE_FORMAT = "dd/mm/yyyy"
 PERCENT_PREFILL_FORMAT = "0.0%"
 
-_QUARTER_RE = re.compile(r"^(\d{4})-(\d{2})-Q([1-4])$")
 _QUARTER_MONTHS = {1: "Apr-Jun", 2: "Jul-Sep", 3: "Oct-Dec", 4: "Jan-Mar"}
 _DATE_MIN, _DATE_MAX = "36526", "73415"  # Excel serials of 01/01/2000 and 31/12/2100
 
 
-def normalise_quarter(quarter: str) -> str:
-    """``2017-18-Q2`` (or ``2017/18 Q2``, any case and spacing) -> ``2017-18-Q2``; ValueError otherwise."""
-    text = re.sub(r"\s+", "", str(quarter)).upper().replace("/", "-")
-    m = re.match(r"^(\d{4})-(\d{2})-?Q([1-4])$", text)
-    if not m or (int(m.group(1)) + 1) % 100 != int(m.group(2)):
-        raise ValueError(f"{quarter!r} is not a financial-year quarter like 2017-18-Q2")
-    return f"{m.group(1)}-{m.group(2)}-Q{m.group(3)}"
-
-
-def split_quarter(quarter: str) -> tuple[str, int]:
-    """``2017-18-Q2`` -> (``2017-18``, 2)."""
-    q = normalise_quarter(quarter)
-    return q[:7], int(q[-1])
-
-
-def template_filename(service_code: str, quarter: str) -> str:
+def template_filename(service_code: str, quarter: FinancialQuarter) -> str:
     """The file name a return must be saved as: ``<service_code>_<YYYY-YY-Qn>.xlsx``."""
-    return f"{service_code}_{normalise_quarter(quarter)}.xlsx"
+    return f"{service_code}_{quarter.label}.xlsx"
 
 
 def value_column(quarter_number: int, measure: str) -> int:
@@ -149,12 +133,12 @@ def header_label(quarter_number: int, measure: str) -> str:
     return f"Q{quarter_number} {MEASURE_LABELS[measure]}"
 
 
-def due_date(service: Any, quarter: str) -> date | None:
+def due_date(service: Any, quarter: FinancialQuarter) -> date | None:
     """Quarter end plus the service's ``return_due_days``, or None when not configured."""
     days = getattr(service, "return_due_days", None)
     if days is None:
         return None
-    return parse_period(normalise_quarter(quarter)).end + timedelta(days=int(days))
+    return quarter.end + timedelta(days=int(days))
 
 
 def cell_applies(kpi: Any, quarter_number: int, measure: str, return_quarter: int) -> bool:
@@ -216,19 +200,18 @@ def _protect(ws: Worksheet) -> None:
         ws.protection.password = PROTECTION_PASSWORD
 
 
-def _write_cover(wb: Workbook, service: Any, quarter: str) -> None:
+def _write_cover(wb: Workbook, service: Any, quarter: FinancialQuarter) -> None:
     ws = wb.create_sheet(COVER_SHEET)
     ws["A1"] = f"Provider quarterly return: {service.name}"
     ws["A1"].font = Font(bold=True, size=14)
-    fy, q = split_quarter(quarter)
-    start = parse_period(quarter).start
-    ws["A2"] = f"Financial year {fy}, quarter {q} ({_QUARTER_MONTHS[q]} {start.year})"
+    q = quarter.number
+    ws["A2"] = f"Financial year {quarter.financial_year}, quarter {q} ({_QUARTER_MONTHS[q]} {quarter.start.year})"
     due = due_date(service, quarter)
     values = {
         "service_code": service.code,
         "service_name": service.name,
         "provider": getattr(service, "provider", None) or "",
-        "period": quarter,
+        "period": quarter.label,
         "due_date": due,
     }
     for key, ref in COVER_CELLS.items():
@@ -279,18 +262,20 @@ def _prefill_cell(cell: Any, kpi: Any, value: Any) -> None:
         cell.value = value
 
 
-def _write_kpis(wb: Workbook, service: Any, quarter: str, prefill: Mapping[tuple[str, str, str], Any]) -> None:
+def _write_kpis(
+    wb: Workbook, service: Any, quarter: FinancialQuarter, prefill: Mapping[tuple[str, str, str], Any]
+) -> None:
     ws = wb.create_sheet(KPI_SHEET)
-    fy, return_q = split_quarter(quarter)
+    fy, return_q = quarter.financial_year, quarter.number
     ws.cell(row=KPI_TITLE_ROW, column=1, value=f"Key performance indicators: {service.name}").font = Font(
         bold=True, size=14
     )
-    ws.cell(row=2, column=1, value=f"Service {service.code}, return for {quarter}")
+    ws.cell(row=2, column=1, value=f"Service {service.code}, return for {quarter.label}")
     last_col = value_column(4, "actual_to_date")
-    for q in range(1, 5):
+    for each in quarter.year_quarters():
+        q = each.number
         col = value_column(q, "target")
-        first_month_year = int(fy[:4]) + (1 if q == 4 else 0)
-        ws.cell(row=3, column=col, value=f"Q{q} {fy} ({_QUARTER_MONTHS[q]} {first_month_year})").font = BOLD
+        ws.cell(row=3, column=col, value=f"Q{q} {fy} ({_QUARTER_MONTHS[q]} {each.start.year})").font = BOLD
         ws.merge_cells(start_row=3, start_column=col, end_row=3, end_column=col + 2)
     headers = list(KPI_FIXED_HEADERS) + [header_label(q, m) for q in range(1, 5) for m in MEASURES]
     for col, text in enumerate(headers, start=1):
@@ -301,7 +286,7 @@ def _write_kpis(wb: Workbook, service: Any, quarter: str, prefill: Mapping[tuple
 
     kpis = list(getattr(service, "kpis", None) or [])
     known = {k.code for k in kpis}
-    periods = {f"{fy}-Q{q}" for q in range(1, 5)}
+    periods = {each.label for each in quarter.year_quarters()}
     for (code, period, measure), _value in prefill.items():
         if code not in known:
             raise ValueError(f"prefill: {code!r} is not a KPI of service {service.code!r}")
@@ -318,14 +303,14 @@ def _write_kpis(wb: Workbook, service: Any, quarter: str, prefill: Mapping[tuple
         ws.cell(row=row, column=2, value=kpi.name).alignment = Alignment(wrap_text=True, vertical="top")
         ws.cell(row=row, column=3, value=kpi.unit)
         ws.cell(row=row, column=4, value=getattr(kpi, "target_kind", None))
-        for q in range(1, 5):
+        for each in quarter.year_quarters():
             for measure in MEASURES:
-                cell = ws.cell(row=row, column=value_column(q, measure))
-                if cell_applies(kpi, q, measure, return_q):
+                cell = ws.cell(row=row, column=value_column(each.number, measure))
+                if cell_applies(kpi, each.number, measure, return_q):
                     _input(cell)
                 else:
                     cell.fill = GREY_FILL
-                _prefill_cell(cell, kpi, prefill.get((kpi.code, f"{fy}-Q{q}", measure)))
+                _prefill_cell(cell, kpi, prefill.get((kpi.code, each.label, measure)))
     if kpis:
         for col in range(KPI_FIRST_VALUE_COL, last_col + 1):
             letter = get_column_letter(col)
@@ -344,16 +329,28 @@ def _write_kpis(wb: Workbook, service: Any, quarter: str, prefill: Mapping[tuple
     _protect(ws)
 
 
-def _write_list_sheet(
-    wb: Workbook,
-    name: str,
-    title: str,
-    header_row: int,
-    headers: tuple[str, ...],
-    date_cols: tuple[int, ...],
-    rows: list[tuple[Any, ...]],
-    widths: tuple[int, ...],
-) -> None:
+@dataclass(frozen=True)
+class ListSheet:
+    """The layout of a sheet of input rows (Comments, Actions): name, title, header row and headings, the
+    1-based columns that hold dates, and column widths."""
+
+    name: str
+    title: str
+    header_row: int
+    headers: tuple[str, ...]
+    date_cols: tuple[int, ...]
+    widths: tuple[int, ...]
+
+
+COMMENTS_LAYOUT = ListSheet(
+    COMMENTS_SHEET, "Comments on performance", COMMENTS_HEADER_ROW, COMMENTS_HEADERS, (3,), (90, 25, 14)
+)
+ACTIONS_LAYOUT = ListSheet(ACTIONS_SHEET, "Key actions", ACTIONS_HEADER_ROW, ACTIONS_HEADERS, (2,), (90, 18))
+
+
+def _write_list_sheet(wb: Workbook, layout: ListSheet, rows: list[tuple[Any, ...]]) -> None:
+    name, title, header_row = layout.name, layout.title, layout.header_row
+    headers, date_cols, widths = layout.headers, layout.date_cols, layout.widths
     ws = wb.create_sheet(name)
     ws["A1"] = title
     ws["A1"].font = Font(bold=True, size=14)
@@ -410,14 +407,14 @@ def _action_rows(items: Iterable[Any] | None) -> list[tuple[Any, ...]]:
     return rows
 
 
-def instructions_text(service: Any, quarter: str) -> list[str]:
+def instructions_text(service: Any, quarter: FinancialQuarter) -> list[str]:
     """The lines of the Instructions sheet (also usable in a covering email)."""
     due = due_date(service, quarter)
     due_text = due.strftime("%d %B %Y").lstrip("0") if due else "the date agreed with your commissioner"
     name = template_filename(service.code, quarter)
     words = ", ".join(w for w in ACCEPTED_MISSING_DISPLAY if w != "blank")
     return [
-        f"How to complete this return: {service.name}, {quarter}",
+        f"How to complete this return: {service.name}, {quarter.label}",
         "",
         f"Please return this workbook by {due_text}.",
         f"Save it as {name} (keep this file name; add _v2 or _resubmission at the end when you send a "
@@ -435,7 +432,7 @@ def instructions_text(service: Any, quarter: str) -> list[str]:
         "",
         "KPIs sheet",
         f"- One row per KPI. For each quarter there are three columns: Target, Actual and Actual to date. Fill in "
-        f"the Actual for {quarter}, and correct earlier quarters of the year if their figures have changed.",
+        f"the Actual for {quarter.label}, and correct earlier quarters of the year if their figures have changed.",
         "- Actual to date (the running total for the year so far) is only needed for KPIs whose target kind is "
         "'cumulative'; it is grey for the others.",
         "- Counts are whole numbers (e.g. 1232 or 1,232).",
@@ -453,55 +450,40 @@ def instructions_text(service: Any, quarter: str) -> list[str]:
     ]
 
 
-def write_template(
-    service: Any,
-    quarter: str,
-    path: Path,
-    *,
-    prefill: Mapping[tuple[str, str, str], Any] | None = None,
-    prefill_comments: Iterable[Any] | None = None,
-    prefill_actions: Iterable[Any] | None = None,
-    cover: Mapping[str, Any] | None = None,
-) -> Path:
-    """Write the return workbook for ``service`` and ``quarter`` (``2017-18-Q2``) to ``path``.
+@dataclass(frozen=True)
+class Prefill:
+    """What a sample or test return is filled in with.
 
-    ``prefill`` maps ``(kpi_code, period, measure)`` (measure: target, actual, actual_to_date; period a
-    quarter of the same financial year) to a number, None or text (e.g. ``"tbc"``); percentages are
-    given as percent (90 for 90%) and written as 0.9 formatted as a percentage. ``prefill_comments``
-    takes dicts ``{comment, lead, date}`` (or 3-tuples) and ``prefill_actions`` dicts
-    ``{action, action_by}`` (or pairs); ``cover`` may fill ``submitted_by``, ``submission_date`` and
-    ``contact_email``. These are for sample and test returns. Returns ``path``.
+    ``figures`` maps ``(kpi_code, period label, measure)`` (measure: target, actual, actual_to_date; period a
+    quarter of the return's financial year) to a number, None or text (e.g. ``"tbc"``); percentages are
+    given as percent (90 for 90%) and written as 0.9 formatted as a percentage. ``comments`` takes dicts
+    ``{comment, lead, date}`` (or 3-tuples) and ``actions`` dicts ``{action, action_by}`` (or pairs);
+    ``cover`` may fill ``submitted_by``, ``submission_date`` and ``contact_email``.
     """
-    quarter = normalise_quarter(quarter)
+
+    figures: Mapping[tuple[str, str, str], Any] = field(default_factory=dict)
+    comments: Iterable[Any] | None = None
+    actions: Iterable[Any] | None = None
+    cover: Mapping[str, Any] | None = None
+
+
+def write_template(service: Any, quarter: FinancialQuarter, path: Path, prefill: Prefill | None = None) -> Path:
+    """Write the return workbook for ``service`` and ``quarter`` to ``path``; returns ``path``.
+
+    ``prefill`` fills it in (for sample and test returns); without it the template is blank.
+    """
+    prefill = prefill or Prefill()
     path = Path(path)
     wb = Workbook()
     wb.remove(wb.active)
     _write_cover(wb, service, quarter)
-    for key, value in (cover or {}).items():
+    for key, value in (prefill.cover or {}).items():
         if key not in COVER_INPUTS:
             raise ValueError(f"cover: {key!r} is not one of {', '.join(COVER_INPUTS)}")
         wb[COVER_SHEET][COVER_CELLS[key]] = value
-    _write_kpis(wb, service, quarter, prefill or {})
-    _write_list_sheet(
-        wb,
-        COMMENTS_SHEET,
-        "Comments on performance",
-        COMMENTS_HEADER_ROW,
-        COMMENTS_HEADERS,
-        (3,),
-        _comment_rows(prefill_comments),
-        (90, 25, 14),
-    )
-    _write_list_sheet(
-        wb,
-        ACTIONS_SHEET,
-        "Key actions",
-        ACTIONS_HEADER_ROW,
-        ACTIONS_HEADERS,
-        (2,),
-        _action_rows(prefill_actions),
-        (90, 18),
-    )
+    _write_kpis(wb, service, quarter, prefill.figures or {})
+    _write_list_sheet(wb, COMMENTS_LAYOUT, _comment_rows(prefill.comments))
+    _write_list_sheet(wb, ACTIONS_LAYOUT, _action_rows(prefill.actions))
     ws = wb.create_sheet(INSTRUCTIONS_SHEET)
     for row, line in enumerate(instructions_text(service, quarter), start=1):
         cell = ws.cell(row=row, column=1, value=line)
@@ -514,5 +496,5 @@ def write_template(
     wb.active = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
-    log.info("wrote return template %s for %s %s", path, service.code, quarter)
+    log.info("wrote return template %s for %s %s", path, service.code, quarter.label)
     return path
