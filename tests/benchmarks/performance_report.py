@@ -25,16 +25,21 @@ def report(line: str = "") -> None:
 
 
 def main() -> int:
+    from public_health.demo.fingertips_stub import StubServer, default_demo_dataset
+
     work = Path(tempfile.mkdtemp(prefix="bench-report-"))
+    stub = StubServer(default_demo_dataset()).start()   # the client never starts one itself
     os.environ.update({
         "PH_DATA_DIR": str(work / "data"), "PH_OUTPUT_DIR": str(work / "out"), "PH_SHARED_DRIVE": str(work / "drive"),
         "WAREHOUSE_URL": f"duckdb:///{work / 'warehouse.duckdb'}", "FINGERTIPS_OFFLINE": "1",
+        "FINGERTIPS_BASE_URL": stub.base_url,
     })
     from public_health.config import load_settings
+    from public_health.demo.shared_drive import build_sample_drive
+    from public_health.periods import FinancialQuarter
     from public_health.pipelines import fingertips_refresh as ft
     from public_health.pipelines import provider_returns as pr
     from public_health.reports.performance.build import build_report
-    from public_health.returns.samples import build_sample_drive
     from public_health.warehouse.audit import RunContext
     from public_health.warehouse.engine import make_engine
     from public_health.warehouse.migrations import migrate
@@ -44,10 +49,13 @@ def main() -> int:
     migrate(engine)
     run = RunContext("bench", "bench", "bench")
     t = time.perf_counter()
-    ft.sync_metadata(settings, engine)
-    for batch in ft.select_batches(settings, engine, run):
-        item = ft.validate_batch(settings, engine, ft.download_batch(settings, engine, batch, run), run)
-        ft.load_batch(settings, engine, item)
+    try:
+        ft.sync_metadata(settings, engine)
+        for batch in ft.select_batches(settings, engine, run):
+            item = ft.validate_batch(settings, engine, ft.download_batch(settings, engine, batch, run), run)
+            ft.load_batch(settings, engine, item)
+    finally:
+        stub.stop()
     build_sample_drive(settings.shared_drive)
     pr.sync_config(settings, engine)
     pr.process_files(settings, engine, pr.scan(settings, engine)["new"], run)
@@ -56,7 +64,7 @@ def main() -> int:
     runs = []
     for i in range(REPEATS):
         started = time.perf_counter()
-        result = build_report(engine, settings, QUARTER, run)
+        result = build_report(engine, settings, FinancialQuarter.parse(QUARTER), run)
         result["total_s"] = time.perf_counter() - started
         runs.append(result)
         report(f"build {i + 1}: {result['timings']} total {result['total_s']:.2f}s")

@@ -13,8 +13,9 @@ import yaml
 from sqlalchemy import text
 
 from public_health.config import CONFIG_DIR
-from public_health.fingertips.stub import StubServer, default_demo_dataset
-from public_health.returns.samples import build_sample_drive
+from public_health.demo.fingertips_stub import StubServer, default_demo_dataset
+from public_health.demo.shared_drive import build_sample_drive
+from public_health.periods import FinancialQuarter
 from public_health.warehouse.engine import make_engine
 
 pytestmark = pytest.mark.integration
@@ -153,5 +154,6 @@ def test_quarter_without_data_is_refused(built):
     from public_health.reports.performance.data import ReportError, assemble
 
     with pytest.raises(ReportError, match="no provider returns or KPI figures for 2015-16-Q1"):
-        assemble(engine, load_settings(Path(built["root"] / "config" / "settings.yaml"), env={}), "2015-16-Q1")
+        assemble(engine, load_settings(Path(built["root"] / "config" / "settings.yaml"), env={}),
+                 FinancialQuarter.parse("2015-16-Q1"))
     engine.dispose()

@@ -8,20 +8,21 @@ import pytest
 from sqlalchemy import text
 
 from public_health.config import load_settings
+from public_health.periods import FinancialQuarter
 from public_health.reports.bcf.build import assemble, build_return
 
 
 def test_missing_actuals_are_gap_notes_not_zeros(warehouse, tmp_path, monkeypatch):
     monkeypatch.setenv("PH_OUTPUT_DIR", str(tmp_path / "out"))
     settings = load_settings()
-    data = assemble(warehouse, settings, "2016-17-Q2")
+    data = assemble(warehouse, settings, FinancialQuarter.parse("2016-17-Q2"))
     assert len(data.metrics) == 6 and len(data.conditions) == 8
     nea = next(m for m in data.metrics if m.code == "non_elective_admissions")
-    q2 = next(q for q in nea.quarters if q.quarter == "2016-17-Q2")
+    q2 = next(q for q in nea.quarters if q.quarter == FinancialQuarter.parse("2016-17-Q2"))
     assert q2.plan == 15422 and q2.actual is None and q2.variance is None and nea.on_track is None
     assert any("Actual not available for 2016-17 Q2" in n for n in nea.gap_notes)
 
-    result = build_return(warehouse, settings, "2016-17-Q2")
+    result = build_return(warehouse, settings, FinancialQuarter.parse("2016-17-Q2"))
     book = openpyxl.load_workbook(tmp_path / "out" / "bcf" / "2016-17-Q2" / "bcf-return.xlsx")
     assert {"Cover", "Metrics", "National Conditions", "Narrative"} <= set(book.sheetnames)
     cells = [c.value for row in book["Metrics"].iter_rows() for c in row]
@@ -37,7 +38,7 @@ def test_missing_actuals_are_gap_notes_not_zeros(warehouse, tmp_path, monkeypatc
 def test_the_return_carries_the_nea_plan_worked_from_its_inputs(warehouse, tmp_path, monkeypatch):
     monkeypatch.setenv("PH_OUTPUT_DIR", str(tmp_path / "out"))
     settings = load_settings()
-    nea = assemble(warehouse, settings, "2016-17-Q1").nea
+    nea = assemble(warehouse, settings, FinancialQuarter.parse("2016-17-Q1")).nea
     # Template section 5.1: the HWB plan, the reduction, the plan after it and the risk share.
     assert nea["HWB planned NEA as the template gives it (unrounded shares)"] == [15387, 15862, 15623, 15620, 62492]
     assert nea["Additional BCF reduction"] == [427, 440, 433, 433, 1733]
@@ -48,18 +49,18 @@ def test_the_return_carries_the_nea_plan_worked_from_its_inputs(warehouse, tmp_p
     assert all(abs(a - b) / b < 0.001 for a, b in zip(mapped, [15387, 15862, 15623, 15620, 62492], strict=True))
     assert nea["NHS West Leicestershire CCG: plan x 96.2% resident in Leicestershire"][0] == round(8294 * 0.962)
 
-    build_return(warehouse, settings, "2016-17-Q1")
+    build_return(warehouse, settings, FinancialQuarter.parse("2016-17-Q1"))
     book = openpyxl.load_workbook(tmp_path / "out" / "bcf" / "2016-17-Q1" / "bcf-return.xlsx")
     rows = {r[0]: list(r[1:]) for r in book["NEA plan"].iter_rows(min_row=2, values_only=True)}
     assert rows["HWB NEA plan after reduction"] == [14960, 15422, 15190, 15187, 60759]
-    assert assemble(warehouse, settings, "2025-26-Q1").nea is None   # no NEA plan that year
+    assert assemble(warehouse, settings, FinancialQuarter.parse("2025-26-Q1")).nea is None   # no NEA plan that year
 
 
 def test_unknown_planning_year_is_named(warehouse):
     from public_health.config import ConfigError
 
     with pytest.raises(ConfigError, match="bcf/2012-13.yaml"):
-        assemble(warehouse, load_settings(), "2012-13-Q1")
+        assemble(warehouse, load_settings(), FinancialQuarter.parse("2012-13-Q1"))
 
 
 # Actuals from the local NHS activity return, loaded by the provider returns pipeline --------------
@@ -70,11 +71,12 @@ def activity_loaded(warehouse, tmp_path, monkeypatch):
     """The warehouse after the provider returns pipeline took the BCF activity returns of 2015-16 Q1
     and Q2 (the actuals the BCF planning template of March 2016 printed) from a shared drive."""
     import time
+    from datetime import date
 
+    from public_health.demo.shared_drive import BCF_ACTIVITY_RETURNS, return_figures
     from public_health.pipelines.provider_returns import process_files, scan, sync_config
-    from public_health.returns.samples import BCF_ACTIVITY_RETURNS, return_figures
     from public_health.returns.services import load_service
-    from public_health.returns.template import template_filename, write_template
+    from public_health.returns.template import Prefill, template_filename, write_template
     from public_health.warehouse.audit import RunContext
 
     share = tmp_path / "share"
@@ -83,15 +85,16 @@ def activity_loaded(warehouse, tmp_path, monkeypatch):
     monkeypatch.setenv("PH_OUTPUT_DIR", str(tmp_path / "out"))
     service = load_service("bcf_nhs_activity")
     for quarter, submitted in BCF_ACTIVITY_RETURNS.items():
-        write_template(service, quarter, share / "csu" / template_filename(service.code, quarter),
-                       prefill=return_figures(service, quarter),
-                       cover={"submitted_by": "CSU performance team", "submission_date": submitted.date(),
-                              "contact_email": "performance@csu.example.org"})
+        fq = FinancialQuarter.parse(quarter)
+        write_template(service, fq, share / "csu" / template_filename(service.code, fq),
+                       Prefill(figures=return_figures(service, quarter),
+                               cover={"submitted_by": "CSU performance team", "submission_date": submitted.date(),
+                                      "contact_email": "performance@csu.example.org"}))
     settings = load_settings()
-    sync_config(settings, warehouse)
+    sync_config(settings, warehouse, date.today())
     found = scan(settings, warehouse, now=time.time() + 3600)
-    results = process_files(settings, warehouse, found["new"], RunContext())
-    assert sorted(r["status"] for r in results) == ["loaded", "loaded"], results
+    results = process_files(settings, warehouse, list(found.new), RunContext())
+    assert sorted(r.status for r in results) == ["loaded", "loaded"], results
     return settings
 
 
@@ -100,7 +103,7 @@ def _metric(data, code):
 
 
 def test_local_return_actuals_give_the_papers_2015_16_figures(warehouse, activity_loaded):
-    data = assemble(warehouse, activity_loaded, "2015-16-Q2")
+    data = assemble(warehouse, activity_loaded, FinancialQuarter.parse("2015-16-Q2"))
     assert len(data.metrics) == 6 and [c.code for c in data.conditions] == ["1", "2", "3", "4", "5", "6"]
     nea = _metric(data, "non_elective_admissions")
     q1, q2 = nea.quarters[0], nea.quarters[1]
@@ -124,7 +127,7 @@ def test_local_return_actuals_give_the_papers_2015_16_figures(warehouse, activit
 
 
 def test_a_quarter_whose_return_has_not_arrived_is_a_gap_note(warehouse, activity_loaded):
-    data = assemble(warehouse, activity_loaded, "2015-16-Q3")
+    data = assemble(warehouse, activity_loaded, FinancialQuarter.parse("2015-16-Q3"))
     nea = _metric(data, "non_elective_admissions")
     q3 = nea.quarters[2]
     assert q3.actual is None and q3.variance is None and q3.missing_note == "not available"
@@ -132,7 +135,7 @@ def test_a_quarter_whose_return_has_not_arrived_is_a_gap_note(warehouse, activit
     assert ("Actual not available for 2015-16 Q3: no loaded bcf_nhs_activity return for 2015-16 Q3 gives "
             "bcf_nea_admissions") in nea.gap_notes
 
-    build_return(warehouse, activity_loaded, "2015-16-Q3")
+    build_return(warehouse, activity_loaded, FinancialQuarter.parse("2015-16-Q3"))
     book = openpyxl.load_workbook(tmp := activity_loaded.output_dir / "bcf" / "2015-16-Q3" / "bcf-return.xlsx")
     cells = [c.value for row in book["Metrics"].iter_rows() for c in row]
     assert 15463 in cells and 14792 in cells and 0 not in cells, tmp
@@ -155,4 +158,4 @@ def test_a_local_return_source_must_name_a_configured_kpi(warehouse, tmp_path, m
     monkeypatch.setenv("PH_CONFIG_DIR", str(config))
     with pytest.raises(ConfigError, match=r"config/bcf/2015-16.yaml: metrics.2.actual_source.kpi_code: "
                                           r"'bcf_dtoc_days' is not a KPI of bcf_nhs_activity"):
-        assemble(warehouse, load_settings(), "2015-16-Q1")
+        assemble(warehouse, load_settings(), FinancialQuarter.parse("2015-16-Q1"))

@@ -10,17 +10,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from public_health.periods import FinancialQuarter
+from public_health.reports.bcf.html import SUMMARY_TITLE, render_summary_html, write_summary_html, write_summary_pdf
 from public_health.reports.bcf.model import BcfReturn, MetricLine, MetricQuarter, NationalCondition
-from public_health.reports.bcf.render import (
-    SUMMARY_TITLE,
-    format_value,
-    render_summary_html,
-    write_return_xlsx,
-    write_summary_html,
-    write_summary_pdf,
-)
+from public_health.reports.bcf.view import format_value
+from public_health.reports.bcf.xlsx import write_return_xlsx
 
-QUARTERS = ["2016-17-Q1", "2016-17-Q2", "2016-17-Q3", "2016-17-Q4"]
+QUARTERS = FinancialQuarter.parse("2016-17-Q1").year_quarters()
 INJECTED = ['=HYPERLINK("http://evil.example","click")', "+1", "@SUM(A1)"]
 MISSING_REASON = "GP Patient Survey results for 2016/17 are released in July 2017"
 
@@ -143,7 +139,7 @@ def bcf() -> BcfReturn:
     ]
     return BcfReturn(
         planning_year="2016-17",
-        quarter="2016-17-Q2",
+        quarter=FinancialQuarter.parse("2016-17-Q2"),
         hwb_name="Leicestershire",
         hwb_code="E10000018",
         generated_at=datetime(2016, 11, 18, 9, 30),

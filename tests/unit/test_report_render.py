@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from public_health.periods import FinancialQuarter
+from public_health.reports.performance.charts import kpi_chart_svg
+from public_health.reports.performance.html import render_html, write_html, write_pdf
 from public_health.reports.performance.model import (
     Action,
     Comment,
@@ -23,26 +26,22 @@ from public_health.reports.performance.model import (
     ReportData,
     ServicePage,
 )
-from public_health.reports.performance.render import (
-    format_datetime,
-    format_number,
-    kpi_chart_svg,
-    missing_words,
-    render_html,
-    write_html,
-    write_pdf,
-    write_xlsx,
-)
+from public_health.reports.performance.view import format_datetime, format_number, missing_words
+from public_health.reports.performance.xlsx import write_xlsx
 
 log = logging.getLogger(__name__)
 
-QUARTERS = ["2016-17-Q3", "2016-17-Q4", "2017-18-Q1", "2017-18-Q2", "2017-18-Q3", "2017-18-Q4"]
+QUARTERS = FinancialQuarter.range(FinancialQuarter.parse("2016-17-Q3"), FinancialQuarter.parse("2017-18-Q4"))
 FORMULAS = ['=HYPERLINK("http://evil","x")', "+1+1", "@SUM(A1)", "-2"]
 SCRIPT_COMMENT = "Figures checked <script>alert('x')</script> & agreed"
 
 
-def _cells(values: dict[str, float | str | None]) -> dict[str, KpiCell]:
-    return {q: KpiCell(v, None) if isinstance(v, int | float) else KpiCell(None, v) for q, v in values.items()}
+def _cells(values: dict[FinancialQuarter | str, float | str | None]) -> dict[FinancialQuarter, KpiCell]:
+    """Cells keyed by quarter (the fixtures below write quarters as their labels for readability)."""
+    return {
+        FinancialQuarter.parse(q): KpiCell(v, None) if isinstance(v, int | float) else KpiCell(None, v)
+        for q, v in values.items()
+    }
 
 
 def _kpi(
@@ -241,8 +240,7 @@ def report_data() -> ReportData:
         return_file=None,
     )
     return ReportData(
-        quarter="2017-18-Q2",
-        quarter_label="2017/18 Quarter 2 (July to September 2017)",
+        quarter=FinancialQuarter.parse("2017-18-Q2"),
         area_code="E06000016",
         area_name="Leicester",
         generated_at=datetime(2017, 11, 14, 9, 30),
@@ -421,7 +419,7 @@ def test_kpi_chart_svg() -> None:
     assert "<?xml" not in svg and "DOCTYPE" not in svg
     assert kpi_chart_svg(NEW_BABY, QUARTERS) == svg
     assert kpi_chart_svg(EMPTY, QUARTERS) is None
-    assert kpi_chart_svg(FOUR_MONTH, ["2016-17-Q3", "2016-17-Q4"]) is None  # only missing figures there
+    assert kpi_chart_svg(FOUR_MONTH, QUARTERS[:2]) is None  # 2016-17 Q3 and Q4: only missing figures there
 
 
 def test_write_html(tmp_path: Path, data: ReportData, html: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 from public_health.config import CONFIG_DIR, ConfigError
 from public_health.stats import (
     Direction,
+    Estimate,
     KpiResult,
     Override,
     Point,
@@ -33,24 +34,24 @@ class TestBenchmarkInCi:
 
     # Breastfeeding at 6-8 weeks (%): Leicester 57.0 (55.1-58.9), England 44.0 → benchmark below the CI.
     def test_high_is_good_benchmark_below_ci_is_better(self):
-        assert compare_to_benchmark(57.0, 55.1, 58.9, 44.0, polarity="high_is_good") is Significance.BETTER
+        assert compare_to_benchmark(Estimate(57.0, 55.1, 58.9), Estimate(44.0), polarity="high_is_good") is Significance.BETTER
 
     def test_high_is_good_benchmark_above_ci_is_worse(self):
-        assert compare_to_benchmark(57.0, 55.1, 58.9, 61.0, polarity="high_is_good") is Significance.WORSE
+        assert compare_to_benchmark(Estimate(57.0, 55.1, 58.9), Estimate(61.0), polarity="high_is_good") is Significance.WORSE
 
     # Under 18 conceptions per 1,000: 24.3 (21.5-27.4); England 18.8 → higher, and low is good → worse.
     def test_low_is_good_benchmark_below_ci_is_worse(self):
-        assert compare_to_benchmark(24.3, 21.5, 27.4, 18.8, polarity="low_is_good") is Significance.WORSE
+        assert compare_to_benchmark(Estimate(24.3, 21.5, 27.4), Estimate(18.8), polarity="low_is_good") is Significance.WORSE
 
     def test_low_is_good_benchmark_above_ci_is_better(self):
-        assert compare_to_benchmark(14.0, 12.1, 16.2, 18.8, polarity="low_is_good") is Significance.BETTER
+        assert compare_to_benchmark(Estimate(14.0, 12.1, 16.2), Estimate(18.8), polarity="low_is_good") is Significance.BETTER
 
     def test_benchmark_inside_ci_is_similar(self):
-        assert compare_to_benchmark(20.1, 17.6, 22.9, 18.8, polarity="low_is_good") is Significance.SIMILAR
+        assert compare_to_benchmark(Estimate(20.1, 17.6, 22.9), Estimate(18.8), polarity="low_is_good") is Significance.SIMILAR
 
     def test_benchmark_on_the_limit_counts_as_inside(self):
-        assert compare_to_benchmark(20.1, 18.8, 22.9, 18.8, polarity="low_is_good") is Significance.SIMILAR
-        assert compare_to_benchmark(20.1, 17.6, 18.8, 18.8, polarity="low_is_good") is Significance.SIMILAR
+        assert compare_to_benchmark(Estimate(20.1, 18.8, 22.9), Estimate(18.8), polarity="low_is_good") is Significance.SIMILAR
+        assert compare_to_benchmark(Estimate(20.1, 17.6, 18.8), Estimate(18.8), polarity="low_is_good") is Significance.SIMILAR
 
     # Polarity neither (e.g. population aged 65+ %): only higher/lower.
     @pytest.mark.parametrize(
@@ -58,20 +59,16 @@ class TestBenchmarkInCi:
         [(10.0, Significance.HIGHER), (20.0, Significance.LOWER), (15.0, Significance.SIMILAR)],
     )
     def test_polarity_neither(self, bench, expected):
-        assert compare_to_benchmark(15.5, 14.0, 17.0, bench, polarity="neither") is expected
+        assert compare_to_benchmark(Estimate(15.5, 14.0, 17.0), Estimate(bench), polarity="neither") is expected
 
 
 class TestCiOverlap:
     # Area 52.0 (49.0-55.0) against England 57.0 with CI (56.8-57.2): no overlap → worse.
     def test_non_overlapping_is_significant(self):
         got = compare_to_benchmark(
-            52.0,
-            49.0,
-            55.0,
-            57.0,
+            Estimate(52.0, 49.0, 55.0),
+            Estimate(57.0, 56.8, 57.2),
             polarity="high_is_good",
-            benchmark_lower=56.8,
-            benchmark_upper=57.2,
             method="ci_overlap",
         )
         assert got is Significance.WORSE
@@ -79,23 +76,19 @@ class TestCiOverlap:
     # Same area against a region 56.0 (55.0-57.0): the intervals touch at 55.0 → similar, although the
     # benchmark-in-CI method calls it worse (56.0 is outside 49-55).
     def test_touching_intervals_overlap(self):
-        kwargs = {"polarity": "high_is_good", "benchmark_lower": 55.0, "benchmark_upper": 57.0}
-        assert compare_to_benchmark(52.0, 49.0, 55.0, 56.0, method="ci_overlap", **kwargs) is Significance.SIMILAR
-        assert compare_to_benchmark(52.0, 49.0, 55.0, 56.0, **kwargs) is Significance.WORSE
+        area, region = Estimate(52.0, 49.0, 55.0), Estimate(56.0, 55.0, 57.0)
+        assert compare_to_benchmark(area, region, polarity="high_is_good", method="ci_overlap") is Significance.SIMILAR
+        assert compare_to_benchmark(area, region, polarity="high_is_good") is Significance.WORSE
 
     def test_overlap_method_needs_benchmark_limits(self):
-        got = compare_to_benchmark(52.0, 49.0, 55.0, 57.0, polarity="high_is_good", method="ci_overlap")
+        got = compare_to_benchmark(Estimate(52.0, 49.0, 55.0), Estimate(57.0), polarity="high_is_good", method="ci_overlap")
         assert got is Significance.NOT_COMPARED
 
     def test_low_is_good_non_overlapping_lower_is_better(self):
         got = compare_to_benchmark(
-            8.0,
-            7.0,
-            9.0,
-            12.0,
+            Estimate(8.0, 7.0, 9.0),
+            Estimate(12.0, 11.5, 12.5),
             polarity="low_is_good",
-            benchmark_lower=11.5,
-            benchmark_upper=12.5,
             method="ci_overlap",
         )
         assert got is Significance.BETTER
@@ -113,17 +106,23 @@ class TestNotCompared:
         ],
     )
     def test_missing_inputs(self, args):
-        assert compare_to_benchmark(*args, polarity="high_is_good") is Significance.NOT_COMPARED
+        value, lower, upper, benchmark = args
+        got = compare_to_benchmark(Estimate(value, lower, upper), Estimate(benchmark), polarity="high_is_good")
+        assert got is Significance.NOT_COMPARED
+
+    def test_no_benchmark_at_all(self):
+        assert compare_to_benchmark(Estimate(52.0, 49.0, 55.0), None, polarity="high_is_good") is Significance.NOT_COMPARED
+        assert benchmark_comparison(Estimate(52.0, 49.0, 55.0), None, polarity="neither").benchmark_value is None
 
     def test_bad_inputs_raise(self):
         with pytest.raises(ValueError, match="polarity"):
-            compare_to_benchmark(1.0, 0.5, 1.5, 1.0, polarity="up")
+            compare_to_benchmark(Estimate(1.0, 0.5, 1.5), Estimate(1.0), polarity="up")
         with pytest.raises(ValueError, match="method"):
-            compare_to_benchmark(1.0, 0.5, 1.5, 1.0, polarity="neither", method="z_test")
+            compare_to_benchmark(Estimate(1.0, 0.5, 1.5), Estimate(1.0), polarity="neither", method="z_test")
         with pytest.raises(ValueError, match="level"):
-            compare_to_benchmark(1.0, 0.5, 1.5, 1.0, polarity="neither", level=90)
+            compare_to_benchmark(Estimate(1.0, 0.5, 1.5), Estimate(1.0), polarity="neither", level=90)
         with pytest.raises(ValueError, match="lower confidence limit"):
-            compare_to_benchmark(1.0, 1.5, 0.5, 1.0, polarity="neither")
+            compare_to_benchmark(Estimate(1.0, 1.5, 0.5), Estimate(1.0), polarity="neither")
 
 
 def test_string_values_match_fingertips_wording():
@@ -133,8 +132,8 @@ def test_string_values_match_fingertips_wording():
 
 def test_level_recorded_and_the_99_8_limits_can_change_the_answer():
     # Same value: 95% limits (49.0-55.0) exclude 56.0, the wider 99.8% limits (47.0-57.0) include it.
-    at95 = benchmark_comparison(52.0, 49.0, 55.0, 56.0, polarity="high_is_good", level=95)
-    at998 = benchmark_comparison(52.0, 47.0, 57.0, 56.0, polarity="high_is_good", level=99.8)
+    at95 = benchmark_comparison(Estimate(52.0, 49.0, 55.0), Estimate(56.0), polarity="high_is_good", level=95)
+    at998 = benchmark_comparison(Estimate(52.0, 47.0, 57.0), Estimate(56.0), polarity="high_is_good", level=99.8)
     assert (at95.significance, at95.level) == (Significance.WORSE, 95.0)
     assert (at998.significance, at998.level, at998.method) == (Significance.SIMILAR, 99.8, "benchmark_in_ci")
 

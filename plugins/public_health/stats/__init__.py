@@ -14,6 +14,7 @@ from public_health.stats.rag import (
 )
 from public_health.stats.significance import (
     BenchmarkComparison,
+    Estimate,
     Significance,
     benchmark_comparison,
     compare_to_benchmark,
@@ -24,6 +25,7 @@ from public_health.stats.trend import Direction, Point, direction_of_travel
 __all__ = [
     "BenchmarkComparison",
     "Direction",
+    "Estimate",
     "KpiAssessment",
     "KpiResult",
     "Override",

@@ -46,6 +46,21 @@ class Significance(StrEnum):
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """A value with its confidence limits at one level (any of them may be missing): an area's value,
+    or a benchmark's (whose limits only the ``ci_overlap`` method reads)."""
+
+    value: float | None
+    lower: float | None = None
+    upper: float | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Value and both limits present (none missing or NaN)."""
+        return not (is_missing(self.value) or is_missing(self.lower) or is_missing(self.upper))
+
+
+@dataclass(frozen=True)
 class BenchmarkComparison:
     """A comparison with the settings that produced it, for storing next to the result."""
 
@@ -83,20 +98,19 @@ def judge_direction(higher: bool, polarity: str) -> Significance:
 
 
 def compare_to_benchmark(
-    value: float | None,
-    lower: float | None,
-    upper: float | None,
-    benchmark_value: float | None,
+    area: Estimate,
+    benchmark: Estimate | None,
     *,
     polarity: str,
-    benchmark_lower: float | None = None,
-    benchmark_upper: float | None = None,
     method: str = "benchmark_in_ci",
     level: float = 95.0,
 ) -> Significance:
     """Compare an area's value and confidence limits with a benchmark; see the module docstring.
 
-    >>> compare_to_benchmark(52.0, 49.0, 55.0, 60.0, polarity="high_is_good")
+    ``benchmark`` needs only its value for ``benchmark_in_ci``; ``ci_overlap`` uses its limits too.
+    ``None`` (no benchmark) compares like a benchmark with no value.
+
+    >>> compare_to_benchmark(Estimate(52.0, 49.0, 55.0), Estimate(60.0), polarity="high_is_good")
     <Significance.WORSE: 'Worse'>
     """
     check_polarity(polarity)
@@ -104,6 +118,9 @@ def compare_to_benchmark(
         raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
     if float(level) not in LEVELS:
         raise ValueError(f"level must be 95 or 99.8, got {level!r}")
+    value, lower, upper = area.value, area.lower, area.upper
+    benchmark = benchmark or Estimate(None)
+    benchmark_value = benchmark.value
     if is_missing(value) or is_missing(lower) or is_missing(upper) or is_missing(benchmark_value):
         return Significance.NOT_COMPARED
     assert value is not None and lower is not None and upper is not None and benchmark_value is not None
@@ -113,6 +130,7 @@ def compare_to_benchmark(
         if lower <= benchmark_value <= upper:
             return Significance.SIMILAR
     else:
+        benchmark_lower, benchmark_upper = benchmark.lower, benchmark.upper
         if is_missing(benchmark_lower) or is_missing(benchmark_upper):
             return Significance.NOT_COMPARED
         assert benchmark_lower is not None and benchmark_upper is not None
@@ -123,30 +141,16 @@ def compare_to_benchmark(
 
 
 def benchmark_comparison(
-    value: float | None,
-    lower: float | None,
-    upper: float | None,
-    benchmark_value: float | None,
+    area: Estimate,
+    benchmark: Estimate | None,
     *,
     polarity: str,
-    benchmark_lower: float | None = None,
-    benchmark_upper: float | None = None,
     method: Method = "benchmark_in_ci",
     level: float = 95.0,
 ) -> BenchmarkComparison:
     """:func:`compare_to_benchmark`, returning the level and method with the answer."""
-    significance = compare_to_benchmark(
-        value,
-        lower,
-        upper,
-        benchmark_value,
-        polarity=polarity,
-        benchmark_lower=benchmark_lower,
-        benchmark_upper=benchmark_upper,
-        method=method,
-        level=level,
-    )
-    return BenchmarkComparison(significance, float(level), method, benchmark_value)
+    significance = compare_to_benchmark(area, benchmark, polarity=polarity, method=method, level=level)
+    return BenchmarkComparison(significance, float(level), method, benchmark.value if benchmark else None)
 
 
 def nearest_neighbour_average(values: list[float | None]) -> float | None:

@@ -17,10 +17,9 @@ values alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
-from public_health.stats.significance import check_limits, check_polarity, intervals_overlap, is_missing
+from public_health.stats.significance import Estimate, check_limits, check_polarity, intervals_overlap
 
 
 class Direction(StrEnum):
@@ -32,17 +31,9 @@ class Direction(StrEnum):
     DECREASING = "Decreasing"
 
 
-@dataclass(frozen=True)
-class Point:
-    """One period's value with its 95% confidence limits (any of them may be missing)."""
-
-    value: float | None
-    lower: float | None
-    upper: float | None
-
-    @property
-    def complete(self) -> bool:
-        return not (is_missing(self.value) or is_missing(self.lower) or is_missing(self.upper))
+#: One period's value with its 95% confidence limits (any of them may be missing): the same value type
+#: the significance tests take.
+Point = Estimate
 
 
 def direction_of_travel(latest: Point, previous: Point | None, *, polarity: str) -> Direction:

@@ -8,19 +8,22 @@ the return and the summary, never a blank or a zero.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 
 from public_health.config import Settings, config_dir, read_yaml
-from public_health.periods import financial_quarter
+from public_health.periods import FinancialQuarter
+from public_health.reports import require_quarter
 from public_health.warehouse.audit import RunContext
+from public_health.warehouse.reports import ReportBuild, indicator_value, kpi_actual, record_report_build
 
 from .model import BcfReturn, MetricLine, MetricQuarter, NationalCondition
+from .view import quarter_words
 
 log = logging.getLogger(__name__)
 
@@ -29,61 +32,47 @@ NARRATIVE_FIELDS = ("progress", "challenges", "plans_next_quarter")
 SIGN_OFF_FIELDS = ["Completed by", "Email", "Telephone", "Approved by (HWB chair or delegate)", "Date approved"]
 
 
-def planning_year_of(quarter: str) -> str:
-    year, _ = financial_quarter(quarter)
-    return f"{year}-{str(year + 1)[-2:]}"
-
-
-def _kpi_actual(conn: Any, service: str, kpi: str, quarter: str) -> tuple[float | None, str | None]:
-    row = conn.execute(
-        text("SELECT value, missing_reason FROM core.fact_kpi_value WHERE service_code = :s AND kpi_code = :k"
-             " AND period_label = :q AND measure = 'actual'"),
-        {"s": service, "k": kpi, "q": quarter},
-    ).first()
+def _kpi_actual(conn: Connection, service: str, kpi: str, quarter: FinancialQuarter) -> tuple[float | None, str | None]:
+    row = kpi_actual(conn, service, kpi, quarter)
     if row is None:
-        return None, f"no loaded {service} return for {quarter[:7]} {quarter[-2:]} gives {kpi}"
+        return None, f"no loaded {service} return for {quarter_words(quarter)} gives {kpi}"
     if row.value is None:
-        return None, f"the {service} return for {quarter[:7]} {quarter[-2:]} gives {kpi} as '{row.missing_reason}'"
+        return None, f"the {service} return for {quarter_words(quarter)} gives {kpi} as '{row.missing_reason}'"
     return float(row.value), None
 
 
-def _actual(engine: Engine, metric: Any, hwb_code: str, quarter: str) -> tuple[float | None, str | None]:
+def _actual(conn: Connection, metric: Any, hwb_code: str, quarter: FinancialQuarter) -> tuple[float | None, str | None]:
     """(actual, why missing) for one quarter."""
     source = metric.actual_source
-    year = planning_year_of(quarter)
-    with engine.connect() as conn:
-        if source.kind == "local_return" and source.service_code and source.kpi_code:
-            value, why = _kpi_actual(conn, source.service_code, source.kpi_code, quarter)
-            if value is None:
+    year = quarter.financial_year
+    if source.kind == "local_return" and source.service_code and source.kpi_code:
+        value, why = _kpi_actual(conn, source.service_code, source.kpi_code, quarter)
+        if value is None:
+            return None, why
+        if source.denominator_kpi_code:
+            denominator, why = _kpi_actual(conn, source.service_code, source.denominator_kpi_code, quarter)
+            if denominator is None:
                 return None, why
-            if source.denominator_kpi_code:
-                denominator, why = _kpi_actual(conn, source.service_code, source.denominator_kpi_code, quarter)
-                if denominator is None:
-                    return None, why
-                if denominator == 0:
-                    return None, (f"{source.denominator_kpi_code} is 0 in the {source.service_code} return for "
-                                  f"{quarter}: no average")
-                return value / denominator, None
-            if source.rate is not None:
-                population = source.rate.denominator(int(quarter[-1]))
-                if population is None:
-                    return None, f"config/bcf/{year}.yaml gives no population for {quarter[-2:]} to make the rate"
-                return value / population * source.rate.per, None
-            return value, None
-        if source.kind == "fingertips" and source.indicator_id:
-            fy_label = f"{year[:4]}/{year[5:]}"
-            row = conn.execute(
-                text("SELECT value FROM core.fact_indicator_value WHERE indicator_id = :i AND area_code = :a"
-                     " AND period_label = :p AND category_type = '' ORDER BY sex LIMIT 1"),
-                {"i": source.indicator_id, "a": hwb_code, "p": fy_label},
-            ).first()
-            if metric.frequency == "annual" or row is not None:
-                if row is None:
-                    return None, (f"Fingertips indicator {source.indicator_id} has no {fy_label} value for "
-                                  f"{hwb_code} yet")
-                return row.value, None
-            return None, (f"Fingertips publishes indicator {source.indicator_id} for whole years; no quarterly "
-                          "actual")
+            if denominator == 0:
+                return None, (f"{source.denominator_kpi_code} is 0 in the {source.service_code} return for "
+                              f"{quarter.label}: no average")
+            return value / denominator, None
+        if source.rate is not None:
+            population = source.rate.denominator(quarter.number)
+            if population is None:
+                return None, f"config/bcf/{year}.yaml gives no population for Q{quarter.number} to make the rate"
+            return value / population * source.rate.per, None
+        return value, None
+    if source.kind == "fingertips" and source.indicator_id:
+        fy_label = year.replace("-", "/")   # 2016/17, as Fingertips publishes a financial year
+        row = indicator_value(conn, source.indicator_id, hwb_code, fy_label)
+        if metric.frequency == "annual" or row is not None:
+            if row is None:
+                return None, (f"Fingertips indicator {source.indicator_id} has no {fy_label} value for "
+                              f"{hwb_code} yet")
+            return row.value, None
+        return None, (f"Fingertips publishes indicator {source.indicator_id} for whole years; no quarterly "
+                      "actual")
     return None, source.note or "no source of actuals is configured for this metric"
 
 
@@ -139,57 +128,63 @@ def nea_table(cfg: Any) -> dict[str, list[float | None]] | None:
     return table
 
 
-def _plan_key(key: str, year: str) -> str | None:
-    """Config plan keys ('Q1'..'Q4' or 'year') as quarter labels; None for the annual plan."""
-    return f"{year}-{key}" if key.startswith("Q") else None
+def _quarterly_plan(plan: dict[str, float], quarter: FinancialQuarter) -> dict[FinancialQuarter, float]:
+    """A metric's quarterly plan values (config keys 'Q1'..'Q4') by the quarters of ``quarter``'s year, in
+    the config's order; other keys ('year') are not quarters and are left out."""
+    by_key = {f"Q{q.number}": q for q in quarter.year_quarters()}
+    return {by_key[key]: value for key, value in plan.items() if key in by_key}
 
 
-def assemble(engine: Engine, settings: Settings, quarter: str, *, generated_at: datetime | None = None) -> BcfReturn:
+def assemble(
+    engine: Engine, settings: Settings, quarter: FinancialQuarter, *, generated_at: datetime | None = None
+) -> BcfReturn:
     """The return for ``quarter``: every configured metric with plan, actual (or why not), variance."""
+    from public_health.returns.services import load_services
+
     from .calculations import plan_vs_actual
     from .config import load_bcf_year
 
-    year = planning_year_of(quarter)
-    from public_health.returns.services import load_services
-
+    quarter = require_quarter(quarter)
+    year = quarter.financial_year
     cfg = load_bcf_year(year, config_dir())
     check_sources(cfg, load_services(config_dir()), f"config/bcf/{year}.yaml")
-    _, q_now = financial_quarter(quarter)
-    quarters = [f"{year}-Q{q}" for q in range(1, 5)]
+    quarters = quarter.year_quarters()
     lines = []
-    for metric in cfg.metrics:
-        quarterly = {_plan_key(k, year): v for k, v in metric.plan.items() if _plan_key(k, year)}
-        annual = metric.plan.get("year")
-        periods = quarters if metric.frequency == "quarterly" else [f"{year}-Q4"]
-        plan = {q: quarterly.get(q, annual if metric.frequency == "annual" else None) for q in periods}
-        actual: dict[str, float | None] = {}
-        gaps: list[str] = []
-        for q in periods:
-            if int(q[-1]) > q_now:
-                continue   # not due yet: no actual expected
-            value, why = _actual(engine, metric, cfg.hwb.area_code, q)
-            actual[q] = value
-            if value is None:
-                gaps.append(f"Actual not available for {q[:7]} {q[-2:]}: {why}")
-        if metric.frequency == "annual" and q_now < 4:
-            gaps.append(f"Annual metric: the {year} actual is reported at year end (Q4)")
-        cumulative = "count" in metric.unit
-        rows = plan_vs_actual(plan, actual, metric.polarity, cumulative=cumulative)
-        current = next((r for r in rows if r.period == quarter), None)
-        latest = [r for r in rows if int(r.period[-1]) <= q_now]
-        last = latest[-1] if latest else None
-        lines.append(MetricLine(
-            code=metric.code, name=metric.name, unit=metric.unit, frequency=metric.frequency,
-            polarity=metric.polarity,
-            quarters=[MetricQuarter(r.period, r.plan, r.actual, r.variance, r.variance_pct,
-                                    None if r.actual is not None or int(r.period[-1]) > q_now
-                                    else "not available") for r in rows],
-            ytd_plan=last.ytd_plan if last else None, ytd_actual=last.ytd_actual if last else None,
-            ytd_variance=last.ytd_variance if last else None,
-            on_track=current.on_track if current else None,
-            annual_plan=annual if annual is not None else (sum(quarterly.values()) if quarterly else None),
-            actual_source=metric.actual_source.kind.replace("_", " "), gap_notes=gaps,
-        ))
+    with engine.connect() as conn:
+        for metric in cfg.metrics:
+            quarterly = _quarterly_plan(metric.plan, quarter)
+            annual = metric.plan.get("year")
+            periods = quarters if metric.frequency == "quarterly" else [quarters[-1]]
+            plan = {q: quarterly.get(q, annual if metric.frequency == "annual" else None) for q in periods}
+            due = {q for q in periods if q <= quarter}   # later quarters: no actual expected yet
+            actual: dict[FinancialQuarter, float | None] = {}
+            gaps: list[str] = []
+            for q in periods:
+                if q not in due:
+                    continue
+                value, why = _actual(conn, metric, cfg.hwb.area_code, q)
+                actual[q] = value
+                if value is None:
+                    gaps.append(f"Actual not available for {quarter_words(q)}: {why}")
+            if metric.frequency == "annual" and quarter.number < 4:
+                gaps.append(f"Annual metric: the {year} actual is reported at year end (Q4)")
+            cumulative = "count" in metric.unit
+            rows = plan_vs_actual(plan, actual, metric.polarity, cumulative=cumulative)
+            current = next((r for r in rows if r.period == quarter), None)
+            latest = [r for r in rows if r.period in due]
+            last = latest[-1] if latest else None
+            lines.append(MetricLine(
+                code=metric.code, name=metric.name, unit=metric.unit, frequency=metric.frequency,
+                polarity=metric.polarity,
+                quarters=[MetricQuarter(r.period, r.plan, r.actual, r.variance, r.variance_pct,
+                                        None if r.actual is not None or r.period not in due
+                                        else "not available") for r in rows],
+                ytd_plan=last.ytd_plan if last else None, ytd_actual=last.ytd_actual if last else None,
+                ytd_variance=last.ytd_variance if last else None,
+                on_track=current.on_track if current else None,
+                annual_plan=annual if annual is not None else (sum(quarterly.values()) if quarterly else None),
+                actual_source=metric.actual_source.kind.replace("_", " "), gap_notes=gaps,
+            ))
     conditions_path = config_dir() / "bcf" / f"{year}.conditions.yaml"
     conditions = [
         NationalCondition(str(c["code"]), c["text"], None, None)
@@ -202,11 +197,15 @@ def assemble(engine: Engine, settings: Settings, quarter: str, *, generated_at: 
     )
 
 
-def build_return(engine: Engine, settings: Settings, quarter: str, run: RunContext | None = None) -> dict[str, Any]:
-    from .render import write_return_xlsx, write_summary_html, write_summary_pdf
+def build_return(
+    engine: Engine, settings: Settings, quarter: FinancialQuarter, run: RunContext | None = None
+) -> dict[str, Any]:
+    """Write bcf-return.xlsx, board-summary.html and board-summary.pdf for ``quarter`` and record the build."""
+    from .html import write_summary_html, write_summary_pdf
+    from .xlsx import write_return_xlsx
 
     data = assemble(engine, settings, quarter)
-    folder = settings.output_dir / "bcf" / quarter
+    folder = settings.output_dir / "bcf" / quarter.label
     folder.mkdir(parents=True, exist_ok=True)
     paths = [
         write_return_xlsx(data, folder / "bcf-return.xlsx"),
@@ -217,12 +216,8 @@ def build_return(engine: Engine, settings: Settings, quarter: str, run: RunConte
     gaps = [n for m in data.metrics for n in m.gap_notes]
     run = run or RunContext()
     with engine.begin() as conn:
-        conn.execute(
-            text("INSERT INTO audit.report_build (report, period_label, built_at, outputs, dag_id, run_id, task_id)"
-                 " VALUES (:r, :q, :t, :o, :d, :ru, :ta)"),
-            {"r": REPORT, "q": quarter, "t": datetime.now(UTC), "o": json.dumps(outputs, sort_keys=True),
-             "d": run.dag_id, "ru": run.run_id, "ta": run.task_id},
-        )
+        record_report_build(conn, ReportBuild(report=REPORT, quarter=quarter, built_at=datetime.now(UTC),
+                                              outputs=outputs, run=run))
     for note in gaps:
         log.warning("%s", note)
-    return {"quarter": quarter, "folder": str(folder), "outputs": outputs, "gaps": gaps}
+    return {"quarter": quarter.label, "folder": str(folder), "outputs": outputs, "gaps": gaps}

@@ -7,11 +7,13 @@ No function here treats a missing figure as 0: a missing actual gives ``None`` v
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 Polarity = Literal["lower", "higher", "neither"]
+#: A period key of a plan: a FinancialQuarter in the return, or any key (``"Q1"``, ``"year"``).
+P = TypeVar("P", bound=Hashable)
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -79,10 +81,11 @@ def risk_share_value(avoided_admissions: float, cost_per_admission: float | None
 
 
 @dataclass(frozen=True)
-class PlanActualRow:
-    """One period of plan vs actual. ``variance`` is actual − plan (positive: above plan)."""
+class PlanActualRow(Generic[P]):
+    """One period of plan vs actual (``period`` is the plan's key for it). ``variance`` is actual − plan
+    (positive: above plan)."""
 
-    period: str
+    period: P
     plan: float | None
     actual: float | None
     variance: float | None
@@ -100,12 +103,12 @@ def _on_track(plan: float | None, actual: float | None, polarity: Polarity) -> b
 
 
 def plan_vs_actual(
-    plan: Mapping[str, float | None],
-    actual: Mapping[str, float | None],
+    plan: Mapping[P, float | None],
+    actual: Mapping[P, float | None],
     polarity: Polarity,
     *,
     cumulative: bool = True,
-) -> list[PlanActualRow]:
+) -> list[PlanActualRow[P]]:
     """Rows in the plan's period order with variance, variance %, year to date and on-track.
 
     A period whose actual is missing (absent or ``None``) has ``None`` variance and ``on_track``;
@@ -120,7 +123,7 @@ def plan_vs_actual(
     unknown = [k for k in actual if k not in plan]
     if unknown:
         raise ValueError(f"actuals for periods not in the plan: {unknown}")
-    rows: list[PlanActualRow] = []
+    rows: list[PlanActualRow[P]] = []
     ytd_p: float | None = 0.0
     ytd_a: float | None = 0.0
     for period, p in plan.items():

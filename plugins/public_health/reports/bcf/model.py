@@ -6,8 +6,10 @@ with plan and actual by quarter, confirmation of the eight national conditions, 
 commentary and the non-elective admission (NEA) activity plan mapped to the HWB footprint.
 
 Everything here is frozen and holds no logic: calculations live elsewhere, rendering in
-:mod:`public_health.reports.bcf.render`. A missing figure is ``None`` with a reason in
-``missing_note``, never ``0``.
+:mod:`public_health.reports.bcf.view`, ``html`` and ``xlsx``. A missing figure is ``None`` with a reason
+in ``missing_note``, never ``0``. Quarters are :class:`~public_health.periods.FinancialQuarter`
+objects (``BcfReturn.quarter``, ``MetricQuarter.quarter``); ``planning_year`` is the financial year
+as its configuration file is named (``FinancialQuarter.financial_year``, ``2016-17``), not a quarter.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from public_health.periods import FinancialQuarter
+
 
 @dataclass(frozen=True)
 class MetricQuarter:
-    """Plan and actual for one metric in one quarter (``quarter`` like ``'2016-17-Q1'``)."""
+    """Plan and actual for one metric in one quarter."""
 
-    quarter: str
+    quarter: FinancialQuarter
     plan: float | None
     actual: float | None
     variance: float | None = None
@@ -65,7 +69,7 @@ class BcfReturn:
     """Everything needed to fill in one quarterly BCF return and its one-page board summary."""
 
     planning_year: str
-    quarter: str
+    quarter: FinancialQuarter
     hwb_name: str
     hwb_code: str
     generated_at: datetime

@@ -11,10 +11,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from public_health.config import Settings
+from public_health.periods import FinancialQuarter
 from public_health.warehouse.audit import RunContext
+from public_health.warehouse.reports import ReportBuild, record_report_build
 
 from .data import assemble, output_dir
 from .model import ReportData
@@ -25,16 +27,31 @@ REPORT = "performance_report"
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, (date, datetime)):
+    """``value`` as JSON-ready data: a quarter as its label (also as a dict key), dataclasses as dicts of
+    their fields, lists and tuples as lists, dates and times in ISO form."""
+    if isinstance(value, FinancialQuarter):
+        return value.label
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, date | datetime):
         return value.isoformat()
-    raise TypeError(type(value))
+    return value
 
 
 def content_hash(data: ReportData) -> str:
-    """sha256 of everything the report shows except when it was generated."""
-    payload = dataclasses.asdict(data)
+    """sha256 of everything the report shows except when it was generated.
+
+    Quarters are hashed as their labels, and the cover line as the field ``quarter_label`` the model
+    once had (``quarter.title`` now), so a report's hash is the one it had when quarters were strings
+    and builds recorded before the change compare equal."""
+    payload = _plain(data)
     payload.pop("generated_at", None)
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=_plain).encode()).hexdigest()
+    payload["quarter_label"] = data.quarter.title
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def _sha256(path: Path) -> str:
@@ -42,11 +59,12 @@ def _sha256(path: Path) -> str:
 
 
 def build_report(
-    engine: Engine, settings: Settings, quarter: str, run: RunContext | None = None, *,
+    engine: Engine, settings: Settings, quarter: FinancialQuarter, run: RunContext | None = None, *,
     generated_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Write report.html, report.pdf and report-data.xlsx for ``quarter`` and record the build."""
-    from .render import render_html, write_pdf, write_xlsx
+    from .html import render_html, write_pdf
+    from .xlsx import write_xlsx
 
     timings: dict[str, float] = {}
     t = time.perf_counter()
@@ -70,25 +88,17 @@ def build_report(
     outputs = {str(p): _sha256(p) for p in (html_path, pdf_path, xlsx_path)}
     digest = content_hash(data)
     run = run or RunContext()
+    build = ReportBuild(report=REPORT, quarter=quarter, built_at=datetime.now(UTC), outputs=outputs, run=run,
+                        batch_ids=tuple(data.batches), content_sha256=digest)
     with engine.begin() as conn:
-        build_id = conn.execute(
-            text(
-                "INSERT INTO audit.report_build (report, period_label, built_at, batch_ids, outputs, content_sha256,"
-                " dag_id, run_id, task_id) VALUES (:r, :q, :t, :b, :o, :c, :dag, :run, :task) RETURNING build_id"
-            ),
-            {
-                "r": REPORT, "q": quarter, "t": datetime.now(UTC), "b": ",".join(str(b) for b in data.batches),
-                "o": json.dumps(outputs, sort_keys=True), "c": digest,
-                "dag": run.dag_id, "run": run.run_id, "task": run.task_id,
-            },
-        ).scalar_one()
+        build_id = record_report_build(conn, build)
     ratings: dict[str, int] = {}
     for page in data.services:
         ratings[page.rating.final] = ratings.get(page.rating.final, 0) + 1
-    log.info("performance report %s built (build %s): %s; ratings %s", quarter, build_id, folder, ratings)
+    log.info("performance report %s built (build %s): %s; ratings %s", quarter.label, build_id, folder, ratings)
     return {
-        "build_id": int(build_id),
-        "quarter": quarter,
+        "build_id": build_id,
+        "quarter": quarter.label,
         "folder": str(folder),
         "outputs": outputs,
         "content_sha256": digest,

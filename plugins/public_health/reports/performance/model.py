@@ -1,10 +1,17 @@
 """What the quarterly performance report shows, as plain data (assembled from the warehouse by
-``data.py``, rendered to HTML, PDF and XLSX by ``render.py``)."""
+``data.py``, formatted by ``view.py`` and rendered to HTML and PDF by ``html.py``, XLSX by ``xlsx.py``).
+
+Quarters are :class:`~public_health.periods.FinancialQuarter` objects: ``ReportData.quarter``,
+``ServicePage.quarters`` and the keys of ``KpiRow.target``/``actual``/``actual_to_date``. The renderers
+print them from the object (``label``, ``title``, ``number``, ``financial_year``), never by re-parsing text.
+(``PhofRow.period`` is a Fingertips period label as published, not a quarter.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+from public_health.periods import FinancialQuarter
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,7 @@ class KpiCell:
 
 @dataclass(frozen=True)
 class KpiRow:
-    """One KPI with its figures by financial-year quarter: quarters like '2017-18-Q1'."""
+    """One KPI with its figures by financial-year quarter (keyed by FinancialQuarter)."""
 
     code: str
     name: str
@@ -43,9 +50,9 @@ class KpiRow:
     target_kind: str           # none, per_quarter, cumulative, annual, half_yearly
     section: str | None
     information_only: bool
-    target: dict[str, KpiCell]
-    actual: dict[str, KpiCell]
-    actual_to_date: dict[str, KpiCell]
+    target: dict[FinancialQuarter, KpiCell]
+    actual: dict[FinancialQuarter, KpiCell]
+    actual_to_date: dict[FinancialQuarter, KpiCell]
     assessment: str            # met, near_miss, missed, no_target, no_data
     assessment_note: str | None = None
 
@@ -93,7 +100,7 @@ class ServicePage:
     rating: Rating
     return_status: str         # received_valid, received_with_warnings, quarantined, late, missing, not_yet_due
     return_file: str | None
-    quarters: list[str]        # the KPI table's quarter columns, oldest first
+    quarters: list[FinancialQuarter]   # the KPI table's quarter columns, oldest first
     phof: list[PhofRow]
     kpis: list[KpiRow]
     comments: list[Comment]
@@ -103,8 +110,7 @@ class ServicePage:
 
 @dataclass(frozen=True)
 class ReportData:
-    quarter: str               # 2017-18-Q2
-    quarter_label: str         # "2017/18 Quarter 2 (July to September 2017)"
+    quarter: FinancialQuarter  # its title is the cover line: "2017/18 Quarter 2 (July to September 2017)"
     area_code: str
     area_name: str
     generated_at: datetime

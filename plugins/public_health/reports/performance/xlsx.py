@@ -1,0 +1,236 @@
+"""The tables behind every page of the performance report as an XLSX workbook: Summary, KPIs,
+PHOF, Comments, Actions and Data quality, one row per record with its service.
+
+Provider text that looks like a formula is stored as a string with Excel's quote prefix, never as
+a formula (:mod:`public_health.reports.xlsx`). Output is deterministic: the workbook's ``created``
+property is the data's generation time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from public_health.periods import FinancialQuarter
+from public_health.reports.performance.model import KpiCell, ReportData, ServicePage
+from public_health.reports.performance.view import (
+    ASSESSMENT,
+    MEASURES,
+    REPORT_TITLE,
+    RETURN_STATUS,
+    is_number,
+    missing_words,
+)
+from public_health.reports.xlsx import DATE_FORMAT, DATETIME_FORMAT, SheetWriter, Workbook
+
+log = logging.getLogger(__name__)
+
+STYLES: dict[str, dict[str, Any]] = {
+    "header": {"bold": True, "bg_color": "#D9E2F3", "text_wrap": True, "valign": "top"},
+    "text": {"valign": "top"},
+}
+
+#: (heading, width) per sheet, in sheet order.
+_SERVICE = [("Service code", 16), ("Service", 40)]
+COLUMNS: dict[str, list[tuple[str, int]]] = {
+    "Summary": [
+        ("Quarter", 11),
+        *_SERVICE,
+        ("Provider", 32),
+        ("Computed rating", 11),
+        ("Override rating", 11),
+        ("Override reason", 40),
+        ("Override by", 18),
+        ("Override on", 12),
+        ("Rating reasons", 50),
+        ("Final rating", 11),
+        ("Return status", 24),
+        ("Return file", 30),
+        ("Errors", 8),
+        ("Warnings", 9),
+    ],
+    "KPIs": [
+        *_SERVICE,
+        ("Section", 24),
+        ("KPI code", 16),
+        ("KPI", 50),
+        ("Unit", 9),
+        ("Target kind", 12),
+        ("Information only", 10),
+        ("Quarter", 11),
+        ("Measure", 14),
+        ("Value", 10),
+        ("Missing reason", 18),
+        ("Assessment", 12),
+        ("Assessment note", 30),
+    ],
+    "PHOF": [
+        *_SERVICE,
+        ("Indicator ID", 10),
+        ("PHOF code", 9),
+        ("Indicator", 50),
+        ("Unit", 14),
+        ("Period", 12),
+        ("Area value", 10),
+        ("Lower CI", 10),
+        ("Upper CI", 10),
+        ("England value", 10),
+        ("Significance vs England", 16),
+        ("Direction of travel", 20),
+        ("Previous period", 12),
+        ("Previous value", 10),
+        ("Note", 30),
+    ],
+    "Comments": [*_SERVICE, ("Comment", 80), ("Lead", 14), ("Date", 12)],
+    "Actions": [*_SERVICE, ("Action", 80), ("Action by", 12)],
+    "Data quality": [
+        *_SERVICE,
+        ("Return status", 24),
+        ("Return file", 30),
+        ("Severity", 9),
+        ("Message", 80),
+        ("Where", 24),
+    ],
+}
+
+
+def _final_for_sheet(page: ServicePage) -> tuple[Any, ...]:
+    if page.redacted:
+        return ("Redacted", None, None, None, None, None, "Redacted")
+    r = page.rating
+    return (
+        r.computed,
+        r.override_rating,
+        r.override_reason,
+        r.override_by,
+        r.override_on,
+        "; ".join(r.reasons),
+        r.final,
+    )
+
+
+def _summary_row(quarter: FinancialQuarter, page: ServicePage) -> tuple[Any, ...]:
+    ids = (page.code, page.name)
+    if page.redacted:
+        return (quarter.label, *ids, "Redacted", *_final_for_sheet(page), "Redacted", None, None, None)
+    errors = sum(1 for w in page.warnings if w.severity == "error")
+    return (
+        quarter.label,
+        *ids,
+        page.provider,
+        *_final_for_sheet(page),
+        RETURN_STATUS.get(page.return_status, page.return_status),
+        page.return_file,
+        errors,
+        len(page.warnings) - errors,
+    )
+
+
+def _kpi_rows(page: ServicePage) -> list[tuple[Any, ...]]:
+    """One row per KPI × quarter × measure with a cell: its value, or no value and why."""
+    rows = []
+    for row in page.kpis:
+        head = (page.code, page.name, row.section, row.code, row.name, row.unit, row.target_kind, row.information_only)
+        assessment = (
+            "Information only" if row.information_only else ASSESSMENT.get(row.assessment, ("", "", row.assessment))[2]
+        )
+        for q in page.quarters:
+            for attr, label in MEASURES:
+                cell: KpiCell | None = getattr(row, attr).get(q)
+                if cell is None:
+                    continue
+                if is_number(cell.value):
+                    value, reason = cell.value, None
+                else:
+                    value, reason = None, missing_words(cell.missing_reason)
+                rows.append((*head, q.label, label, value, reason, assessment, row.assessment_note))
+    return rows
+
+
+def _phof_rows(page: ServicePage) -> list[tuple[Any, ...]]:
+    return [
+        (
+            page.code,
+            page.name,
+            p.indicator_id,
+            p.phof_code,
+            p.name,
+            p.unit,
+            p.period,
+            p.area_value,
+            p.area_lower,
+            p.area_upper,
+            p.england_value,
+            p.significance,
+            p.direction,
+            p.previous_period,
+            p.previous_value,
+            p.note,
+        )
+        for p in page.phof
+    ]
+
+
+def _page_rows(page: ServicePage) -> dict[str, list[tuple[Any, ...]]]:
+    """A service page's rows on every sheet but the Summary (none for a redacted page)."""
+    if page.redacted:
+        return {}
+    ids = (page.code, page.name)
+    status = RETURN_STATUS.get(page.return_status, page.return_status)
+    return {
+        "KPIs": _kpi_rows(page),
+        "PHOF": _phof_rows(page),
+        "Comments": [(*ids, c.text, c.lead, c.on) for c in page.comments],
+        "Actions": [(*ids, a.text, a.action_by) for a in page.actions],
+        "Data quality": [
+            (*ids, status, page.return_file, "Error" if w.severity == "error" else "Warning", w.message, w.where)
+            for w in page.warnings
+        ],
+    }
+
+
+def _table(book: Workbook, name: str) -> SheetWriter:
+    """A sheet with a frozen heading row, filled by :meth:`SheetWriter.add`."""
+    columns = COLUMNS[name]
+    sheet = book.sheet(name, [width for _, width in columns])
+    sheet.header([heading for heading, _ in columns])
+    sheet.ws.freeze_panes(1, 0)
+    return sheet
+
+
+def write_xlsx(data: ReportData, path: Path) -> Path:
+    """The tables behind every page: Summary, KPIs, PHOF, Comments, Actions, Data quality."""
+    started = time.perf_counter()
+    path = Path(path)
+    created = data.generated_at
+    if created.tzinfo is not None:
+        created = created.astimezone(UTC)
+    properties = {
+        "title": f"{REPORT_TITLE}: {data.quarter.title}",
+        "subject": data.area_name,
+        "author": "Division of Public Health",
+        "created": created.replace(tzinfo=None),
+    }
+    book = Workbook(path, properties, STYLES)
+    try:
+        # Every format made up front, in this order, so the styles part is the same whatever the data.
+        book.format("header")
+        book.format("text")
+        book.format("text", quoted=True)
+        book.format("text", DATE_FORMAT)
+        book.format("text", DATETIME_FORMAT)
+        sheets = {name: _table(book, name) for name in COLUMNS}
+        for page in data.services:
+            sheets["Summary"].add(_summary_row(data.quarter, page))
+            for name, rows in _page_rows(page).items():
+                for row in rows:
+                    sheets[name].add(row)
+        for sheet in sheets.values():
+            sheet.autofilter(max(sheet.row, 1))
+    finally:
+        book.close()
+    log.info("Wrote %s in %.2fs", path, time.perf_counter() - started)
+    return path
