@@ -43,16 +43,12 @@ _cfg = _settings()
 def bcf_return():
     @task(pool=WAREHOUSE_POOL)
     def build() -> dict:
-        from datetime import date
-
-        from public_health.airflow_support.runtime import run_context, warehouse
+        from public_health.airflow_support.runtime import quarter_of_run, run_context, warehouse
         from public_health.reports.bcf.build import build_return
-        from public_health.warehouse.returns import last_ended_quarter
 
         context = get_current_context()
-        quarter = context["params"].get("quarter") or last_ended_quarter(date.today())
         with warehouse() as (settings, engine):
-            return build_return(engine, settings, quarter, run_context(context))
+            return build_return(engine, settings, quarter_of_run(context, settings), run_context(context))
 
     build()
 

@@ -77,40 +77,45 @@ def fingertips_refresh():
         context = get_current_context()
         params = context["params"]
         with warehouse() as (settings, engine):
-            return run(
+            batches = run(
                 settings,
                 engine,
                 run_context(context),
                 full_refresh=bool(params["full_refresh"]),
                 indicator_ids=[int(i) for i in params["indicator_ids"] or []],
             )
+        return [b.to_dict() for b in batches]
 
     @task(retries=2, retry_exponential_backoff=True, map_index_template="{{ batch_label }}")
     def download(batch: dict) -> dict:
         from public_health.airflow_support.runtime import run_context, warehouse
         from public_health.pipelines.fingertips_refresh import download_batch
+        from public_health.pipelines.records import FingertipsBatch
 
         context = get_current_context()
-        ids = batch["indicator_ids"]
-        context["batch_label"] = f"indicators {ids[0]}..{ids[-1]} ({len(ids)})"
+        todo = FingertipsBatch.from_dict(batch)
+        context["batch_label"] = todo.label
         with warehouse() as (settings, engine):
-            return download_batch(settings, engine, batch, run_context(context))
+            return download_batch(settings, engine, todo, run_context(context)).to_dict()
 
     @task(pool=WAREHOUSE_POOL)
     def validate(landed: dict) -> dict:
         from public_health.airflow_support.runtime import run_context, warehouse
         from public_health.pipelines.fingertips_refresh import validate_batch
+        from public_health.pipelines.records import LandedFile
 
+        file = LandedFile.from_dict(landed)
         with warehouse() as (settings, engine):
-            return validate_batch(settings, engine, landed, run_context(get_current_context()))
+            return validate_batch(settings, engine, file, run_context(get_current_context())).to_dict()
 
     @task(pool=WAREHOUSE_POOL)
     def load(item: dict) -> dict:
         from public_health.airflow_support.runtime import warehouse
         from public_health.pipelines.fingertips_refresh import load_batch
+        from public_health.pipelines.records import ValidatedBatch
 
         with warehouse() as (settings, engine):
-            return load_batch(settings, engine, item)
+            return load_batch(settings, engine, ValidatedBatch.from_dict(item)).to_dict()
 
     @task(outlets=[PHOF_FACTS], trigger_rule="all_done")
     def publish() -> dict:

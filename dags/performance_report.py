@@ -53,15 +53,12 @@ _cfg = _settings()
 def performance_report():
     @task
     def choose_quarter() -> str:
-        from datetime import date
-
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from public_health.airflow_support.runtime import warehouse
-        from public_health.warehouse.returns import last_ended_quarter
+        from public_health.airflow_support.runtime import quarter_of_run, task_settings, warehouse
 
         context = get_current_context()
-        quarter = context["params"].get("quarter") or last_ended_quarter(date.today())
+        quarter = quarter_of_run(context, task_settings())
         dag_run = context.get("dag_run")
         if getattr(dag_run, "run_type", None) == "asset_triggered":
             from public_health.reports.performance.data import outstanding_returns
@@ -74,15 +71,16 @@ def performance_report():
                     f"{len(waiting)} return(s) for {quarter} are not in yet ({', '.join(waiting)}): the report "
                     "waits for all of them (or for its quarterly schedule)"
                 )
-        return quarter
+        return quarter.label
 
     @task(pool=WAREHOUSE_POOL)
     def build(quarter: str) -> dict:
         from public_health.airflow_support.runtime import run_context, warehouse
+        from public_health.periods import FinancialQuarter
         from public_health.reports.performance.build import build_report
 
         with warehouse() as (settings, engine):
-            return build_report(engine, settings, quarter, run_context(get_current_context()))
+            return build_report(engine, settings, FinancialQuarter.parse(quarter), run_context(get_current_context()))
 
     build(choose_quarter())
 

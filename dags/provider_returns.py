@@ -53,21 +53,23 @@ _cfg = _settings()
 def provider_returns():
     @task(pool=WAREHOUSE_POOL)
     def sync_config() -> dict:
-        from public_health.airflow_support.runtime import warehouse
+        from public_health.airflow_support.runtime import run_date, warehouse
         from public_health.pipelines.provider_returns import sync_config as run
 
+        context = get_current_context()
         with warehouse() as (settings, engine):
-            return run(settings, engine)
+            return run(settings, engine, run_date(context, settings))
 
     @task
     def write_templates(_synced: dict) -> list[str]:
         """Blank return workbooks for the latest quarter expected (kept once written)."""
-        from public_health.airflow_support.runtime import task_settings
+        from public_health.airflow_support.runtime import run_date, task_settings
         from public_health.pipelines.provider_returns import track_until
         from public_health.pipelines.provider_returns import write_templates as run
 
         settings = task_settings()
-        return [str(p) for p in run(settings, track_until(settings))]
+        quarter = track_until(settings, run_date(get_current_context(), settings))
+        return [str(p) for p in run(settings, quarter)]
 
     @task
     def scan(_synced: dict) -> list[dict]:
@@ -75,16 +77,19 @@ def provider_returns():
         from public_health.pipelines.provider_returns import scan as run
 
         with warehouse() as (settings, engine):
-            return run(settings, engine)["new"]
+            return [c.to_dict() for c in run(settings, engine).new]
 
     @task(pool=WAREHOUSE_POOL)
     def process(candidates: list[dict]) -> list[dict]:
         """One file after another, oldest first: a resubmission must land after what it replaces."""
         from public_health.airflow_support.runtime import run_context, warehouse
         from public_health.pipelines.provider_returns import process_files
+        from public_health.returns.discovery import Candidate
 
+        files = [Candidate.from_dict(c) for c in candidates]
         with warehouse() as (settings, engine):
-            return process_files(settings, engine, candidates, run_context(get_current_context()))
+            outcomes = process_files(settings, engine, files, run_context(get_current_context()))
+        return [o.to_dict() for o in outcomes]
 
     @task(outlets=[KPI_FACTS], trigger_rule="all_done")
     def publish() -> dict:

@@ -8,12 +8,16 @@ be greater than or equal to 1 (got 0)``.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from public_health.periods import FinancialQuarter
 
 PROJECT_ROOT = Path(os.environ.get("PH_PROJECT_ROOT", Path(__file__).resolve().parents[2]))
 CONFIG_DIR = PROJECT_ROOT / "config"
@@ -25,6 +29,20 @@ def config_dir() -> Path:
 
 
 AREA_CODE_PATTERN = r"^[EWSN]\d{8}$"
+QUARTER_LABEL_PATTERN = r"^\d{4}-\d{2}-Q[1-4]$"
+
+
+def _quarter_label(value: Any) -> Any:
+    """Configuration names a quarter by its label (``2017-18-Q2``), nothing looser."""
+    if isinstance(value, str) and not re.match(QUARTER_LABEL_PATTERN, value):
+        raise PydanticCustomError(
+            "string_pattern_mismatch", "String should match pattern '{pattern}'", {"pattern": QUARTER_LABEL_PATTERN}
+        )
+    return value
+
+
+#: A configuration key holding a financial quarter: written as its label, read as a FinancialQuarter.
+QuarterLabel = Annotated[FinancialQuarter, BeforeValidator(_quarter_label)]
 
 
 class ConfigError(ValueError):
@@ -93,8 +111,9 @@ class AreaSettings(_Strict):
 class ReturnsSettings(_Strict):
     shared_drive: Path
     settle_seconds: float = Field(ge=0, le=86400)
-    track_from: str = Field(pattern=r"^\d{4}-\d{2}-Q[1-4]$")
-    track_until: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-Q[1-4]$")
+    track_from: QuarterLabel
+    #: The last quarter a return is expected for; unset: the last quarter ended on the run's date.
+    track_until: QuarterLabel | None = None
     percent_tolerance_points: float = Field(ge=0, le=100)
     change_warning_pct: float = Field(gt=0)
 

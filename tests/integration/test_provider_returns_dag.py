@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import text
 
 from public_health.config import CONFIG_DIR
-from public_health.returns.samples import build_sample_drive
+from public_health.demo.shared_drive import build_sample_drive
 from public_health.warehouse.engine import make_engine
 
 pytestmark = pytest.mark.integration
@@ -160,14 +160,15 @@ def test_unsettled_file_waits_then_quarantines_and_corrected_file_loads(dag, env
     assert files[rel].status == "quarantined" and "not a readable workbook" in files[rel].error_summary
 
     # The provider corrects the text typed in a number cell: the new file is picked up and loads.
-    from public_health.returns.samples import return_figures
+    from public_health.demo.shared_drive import return_figures
+    from public_health.periods import FinancialQuarter
     from public_health.returns.services import load_services
-    from public_health.returns.template import write_template
+    from public_health.returns.template import Prefill, write_template
 
     service = load_services()["hiv_prevention_positive"]
     bad_rel = sample(env, "hiv_prevention_positive_2017-18-Q2.xlsx")
     corrected = env["root"] / Path(bad_rel).parent / "hiv_prevention_positive_2017-18-Q2 corrected.xlsx"
-    write_template(service, "2017-18-Q2", corrected, prefill=return_figures(service, "2017-18-Q2"))
+    write_template(service, FinancialQuarter.parse("2017-18-Q2"), corrected, Prefill(return_figures(service, "2017-18-Q2")))
     os.utime(corrected, (old + 60, old + 60))
     run = dag.test()
     files = by_file(engine)

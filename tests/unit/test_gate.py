@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from public_health.quality.gate import EXPECTATIONS_DIR, SuiteError, load_suite, validate_frame
-from public_health.quality.quarantine import quarantine
+from public_health.quality.quarantine import QuarantineSource, quarantine
 
 
 def test_every_suite_file_is_valid_json_with_descriptions():
@@ -71,8 +71,7 @@ def test_quarantine_keeps_raw_file_and_writes_reports(tmp_path):
     out = validate_frame("s", pd.DataFrame({"pct": [123.0]}), directory=d)
     raw = tmp_path / "return.csv"
     raw.write_text("pct\n123\n")
-    report = quarantine(raw, tmp_path / "q", source="provider_return", source_ref=str(raw), sha256="ab" * 32,
-                        batch_id=7, outcome=out)
+    report = quarantine(raw, tmp_path / "q", QuarantineSource("provider_return", str(raw), "ab" * 32, 7), outcome=out)
     assert raw.exists()
     folder = report.parent
     assert (folder / "return.csv").read_text() == "pct\n123\n"

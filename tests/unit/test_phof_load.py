@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from public_health.warehouse import audit
-from public_health.warehouse.audit import RunContext
+from public_health.warehouse.audit import BatchSource, RunContext
 from public_health.warehouse.phof import load_indicator_values
 
 STRING_COLS = ["indicator_name", "parent_code", "parent_name", "area_code", "area_name", "area_type", "sex", "age",
@@ -44,8 +44,8 @@ ROWS = [
 
 
 def _load(engine, df, source_ref="https://example.test/all_data"):
-    batch = audit.start_batch(engine, source="fingertips", source_ref=source_ref, sha256="x" * 64, landing_path=None,
-                              run=RunContext("d", "r", "t"))
+    batch = audit.start_batch(engine, BatchSource("fingertips", source_ref, sha256="x" * 64, landing_path=None),
+                              RunContext("d", "r", "t"))
     return batch, load_indicator_values(engine, batch, df, indicator_upload_dates={90630: None})
 
 

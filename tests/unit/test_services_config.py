@@ -125,7 +125,7 @@ def test_the_bcf_activity_return_is_a_return_without_a_report_page():
     others = {c: s for c, s in load_services().items() if not s.performance_report}
     assert list(others) == ["bcf_nhs_activity"]
     bcf = others["bcf_nhs_activity"]
-    assert (bcf.track_from, bcf.track_until, bcf.return_due_days) == ("2015-16-Q1", "2016-17-Q4", 45)
+    assert (bcf.track_from.label, bcf.track_until.label, bcf.return_due_days) == ("2015-16-Q1", "2016-17-Q4", 45)
     assert {k.code for k in bcf.kpis} == {"bcf_nea_admissions", "bcf_dtoc_delayed_days"}
 
 

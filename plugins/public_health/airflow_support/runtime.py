@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from public_health.config import Settings, load_settings
+from public_health.periods import FinancialQuarter, PeriodParseError
 from public_health.warehouse.audit import RunContext
 
 
@@ -27,6 +30,38 @@ def run_context(context: dict[str, Any]) -> RunContext:
         run_id=getattr(dag_run, "run_id", None) or context.get("run_id"),
         task_id=task_id,
     )
+
+
+def run_date(context: dict[str, Any], settings: Settings) -> date:
+    """The day a run stands for, in the schedules' time zone: the end of its data interval, else its logical
+    date, else when it was due to run (a manual run in Airflow 3 may have neither). Library code gets this
+    date from the DAG and never reads the clock itself."""
+    dag_run = context.get("dag_run")
+    when = (
+        context.get("data_interval_end")
+        or context.get("logical_date")
+        or getattr(dag_run, "data_interval_end", None)
+        or getattr(dag_run, "logical_date", None)
+        or getattr(dag_run, "run_after", None)
+    )
+    if when is None:
+        raise RuntimeError("this task's context has no data interval, logical date or run_after to date the run by")
+    return when.astimezone(ZoneInfo(settings.schedules.timezone)).date()
+
+
+def quarter_of_run(context: dict[str, Any], settings: Settings) -> FinancialQuarter:
+    """The quarter a report run builds: its ``quarter`` param when given, else the last quarter that ended
+    before the run's date. This is where a DAG turns text into a FinancialQuarter; a param that is not a
+    quarter fails the task at once (a retry cannot fix it)."""
+    text = (context.get("params") or {}).get("quarter") or ""
+    if not text:
+        return FinancialQuarter.last_ended(run_date(context, settings))
+    try:
+        return FinancialQuarter.parse(text)
+    except PeriodParseError as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"param quarter: {exc}") from exc
 
 
 def warehouse_engine(settings: Settings):  # noqa: ANN201 - sqlalchemy Engine

@@ -2,27 +2,30 @@
 
 sync_metadata -> select_batches -> download_batch -> validate_batch -> load_batch -> summarise
 
-Each step takes and returns small JSON-able dicts (Airflow passes them between tasks as XCom);
-frames travel between steps as files: the landing CSV (raw, kept) and a staged Parquet file.
+Each step takes and returns the records of :mod:`public_health.pipelines.records` (``FingertipsBatch`` ->
+``LandedFile`` -> ``ValidatedBatch`` -> ``LoadResult``; the DAG passes them between tasks as XCom with
+``to_dict()``); frames travel between steps as files: the landing CSV (raw, kept) and a staged Parquet file.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from public_health.config import Settings, config_dir, load_indicator_sets
+from public_health.pipelines.records import FingertipsBatch, LandedFile, LoadResult, ValidatedBatch
 from public_health.warehouse import audit
-from public_health.warehouse.audit import RunContext
+from public_health.warehouse.audit import NO_ROWS, BatchCounts, BatchEnd, BatchSource, RunContext
 from public_health.warehouse.phof import (
     FACT_SPEC,
+    known_area_codes,
     load_indicator_values,
     replace_comparators,
+    tracked_indicators,
     upsert_areas,
     upsert_indicators,
 )
@@ -193,7 +196,7 @@ def select_batches(
     *,
     full_refresh: bool = False,
     indicator_ids: list[int] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[FingertipsBatch]:
     """Batches of indicator ids to download: those whose Fingertips upload is newer than what core holds.
 
     Batches are fixed slices of the sorted tracked ids, so the same batch has the same URL every
@@ -201,13 +204,8 @@ def select_batches(
     audit as unchanged without being downloaded.
     """
     with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT indicator_id, last_data_upload, loaded_data_upload FROM core.dim_indicator"
-                " WHERE indicator_sets IS NOT NULL AND indicator_sets <> '' ORDER BY indicator_id"
-            )
-        ).all()
-    tracked = {int(r.indicator_id): (r.last_data_upload, r.loaded_data_upload) for r in rows}
+        rows = tracked_indicators(conn)
+    tracked = {r.indicator_id: (r.last_data_upload, r.loaded_data_upload) for r in rows}
     if not tracked:
         raise RefreshError(
             "core.dim_indicator holds no tracked indicators: run sync_metadata first and check "
@@ -233,25 +231,23 @@ def select_batches(
         published, loaded = tracked[i]
         return full_refresh or loaded is None or (published is not None and published > loaded)
 
-    batches: list[dict[str, Any]] = []
+    batches: list[FingertipsBatch] = []
     for ids in slices:
-        upload_dates = {str(i): (tracked[i][0].isoformat() if tracked[i][0] else None) for i in ids}
         if any(due(i) for i in ids) or indicator_ids:
-            batches.append({"indicator_ids": ids, "upload_dates": upload_dates, "url": all_data_url(settings, ids)})
+            upload_dates = {i: tracked[i][0] for i in ids}
+            batches.append(FingertipsBatch(tuple(ids), upload_dates, all_data_url(settings, ids)))
             continue
         batch_id = audit.start_batch(
             engine,
-            source=SOURCE,
-            source_ref=all_data_url(settings, ids),
-            sha256=None,
-            landing_path=None,
-            run=run,
-            details={"indicator_ids": ids, "reason": "no Fingertips upload since the last load"},
+            BatchSource(
+                SOURCE,
+                all_data_url(settings, ids),
+                details={"indicator_ids": ids, "reason": "no Fingertips upload since the last load"},
+            ),
+            run,
         )
         with engine.begin() as conn:
-            audit.finish_batch(
-                conn, batch_id, status="unchanged", rows_read=0, rows_inserted=0, rows_updated=0, rows_unchanged=0
-            )
+            audit.finish_batch(conn, batch_id, BatchEnd("unchanged", NO_ROWS))
     log.info(
         "%d of %d batches due (full_refresh=%s, indicator_ids=%s)",
         len(batches),
@@ -266,91 +262,65 @@ def select_batches(
 
 
 def download_batch(
-    settings: Settings, engine: Engine, batch: dict[str, Any], run: RunContext, client: Any | None = None
-) -> dict[str, Any]:
+    settings: Settings, engine: Engine, batch: FingertipsBatch, run: RunContext, client: Any | None = None
+) -> LandedFile:
     """Stream the batch's all_data CSV to the landing area. A failure is recorded in audit, then raised."""
     client = client or _client(settings)
     fs = settings.fingertips
     started = time.perf_counter()
     try:
         landed = client.download_all_data(
-            batch["indicator_ids"], fs.child_area_type_id, fs.parent_area_type_id, settings.landing_dir / SOURCE
+            list(batch.indicator_ids), fs.child_area_type_id, fs.parent_area_type_id, settings.landing_dir / SOURCE
         )
     except Exception as exc:
         batch_id = audit.start_batch(
-            engine,
-            source=SOURCE,
-            source_ref=batch["url"],
-            sha256=None,
-            landing_path=None,
-            run=run,
-            details={"indicator_ids": batch["indicator_ids"]},
+            engine, BatchSource(SOURCE, batch.url, details={"indicator_ids": list(batch.indicator_ids)}), run
         )
         audit.fail_batch(
             engine, batch_id, f"download failed: {exc}", timings={"download_s": time.perf_counter() - started}
         )
         raise
-    return {
-        **batch,
-        "url": landed.url,
-        "landing_path": str(landed.path),
-        "sha256": landed.sha256,
-        "size_bytes": landed.size_bytes,
-        "download_s": round(time.perf_counter() - started, 3),
-    }
+    return LandedFile(
+        batch=FingertipsBatch(batch.indicator_ids, batch.upload_dates, landed.url),
+        landing_path=Path(landed.path),
+        sha256=landed.sha256,
+        size_bytes=landed.size_bytes,
+        download_s=round(time.perf_counter() - started, 3),
+    )
 
 
 # 4. Stage and validate ----------------------------------------------------------------------------
 
 
-def validate_batch(settings: Settings, engine: Engine, landed: dict[str, Any], run: RunContext) -> dict[str, Any]:
+def validate_batch(settings: Settings, engine: Engine, landed: LandedFile, run: RunContext) -> ValidatedBatch:
     """Parse the landed CSV and run the gate. Returns status validated, unchanged or quarantined."""
     from public_health.fingertips.parse import FingertipsParseError, parse_all_data_csv
     from public_health.periods import try_parse_period
     from public_health.quality.gate import validate_frame
-    from public_health.quality.quarantine import quarantine
+    from public_health.quality.quarantine import QuarantineSource, quarantine
 
-    path = Path(landed["landing_path"])
-    details = {"indicator_ids": landed["indicator_ids"], "size_bytes": landed["size_bytes"]}
-    previous = audit.latest_content(engine, SOURCE, landed["url"])
-    batch_id = audit.start_batch(
-        engine,
-        source=SOURCE,
-        source_ref=landed["url"],
-        sha256=landed["sha256"],
-        landing_path=str(path),
-        run=run,
-        details=details,
-    )
-    timings = {"download_s": landed.get("download_s", 0.0)}
-    if previous == landed["sha256"]:
+    path = landed.landing_path
+    url = landed.batch.url
+    details = {"indicator_ids": list(landed.batch.indicator_ids), "size_bytes": landed.size_bytes}
+    previous = audit.latest_content(engine, SOURCE, url)
+    batch_id = audit.start_batch(engine, BatchSource(SOURCE, url, landed.sha256, str(path), details), run)
+    timings = {"download_s": landed.download_s}
+    if previous == landed.sha256:
         with engine.begin() as conn:
-            audit.finish_batch(
-                conn,
-                batch_id,
-                status="unchanged",
-                rows_read=0,
-                rows_inserted=0,
-                rows_updated=0,
-                rows_unchanged=0,
-                timings=timings,
-            )
+            audit.finish_batch(conn, batch_id, BatchEnd("unchanged", NO_ROWS, timings=timings))
         log.info(
             "batch %s: content %s… is what was last loaded from %s: nothing to do",
             batch_id,
-            landed["sha256"][:12],
-            landed["url"],
+            landed.sha256[:12],
+            url,
         )
-        return {**landed, "batch_id": batch_id, "status": "unchanged"}
+        return ValidatedBatch(landed, "unchanged", batch_id, timings=timings)
 
-    def send_to_quarantine(error: str | None, outcome: Any = None) -> dict[str, Any]:
+    def send_to_quarantine(error: str | None, outcome: Any = None) -> ValidatedBatch:
         report = quarantine(
             path,
             settings.quarantine_dir,
-            source=SOURCE,
-            source_ref=landed["url"],
-            sha256=landed["sha256"],
-            batch_id=batch_id,
+            QuarantineSource(SOURCE, url, landed.sha256, batch_id),
             outcome=outcome,
             error=error,
         )
@@ -361,21 +331,23 @@ def validate_batch(settings: Settings, engine: Engine, landed: dict[str, Any], r
             audit.finish_batch(
                 conn,
                 batch_id,
-                status="quarantined",
-                rows_read=outcome.rows if outcome else None,
-                error_summary=summary[:4000],
-                report_path=str(report),
-                timings=timings,
+                BatchEnd(
+                    "quarantined",
+                    BatchCounts(read=outcome.rows if outcome else None),
+                    error_summary=summary[:4000],
+                    report_path=str(report),
+                    timings=timings,
+                ),
             )
         log.error("batch %s quarantined: %s (report: %s)", batch_id, summary, report)
-        return {**landed, "batch_id": batch_id, "status": "quarantined", "report": str(report), "error": summary}
+        return ValidatedBatch(landed, "quarantined", batch_id, report=report, error=summary, timings=timings)
 
     t = time.perf_counter()
     try:
-        frame = parse_all_data_csv(path, source_url=landed["url"])
+        frame = parse_all_data_csv(path, source_url=url)
     except FingertipsParseError as exc:
         timings["parse_s"] = time.perf_counter() - t
-        return send_to_quarantine(f"{exc} (from {landed['url']})")
+        return send_to_quarantine(f"{exc} (from {url})")
     timings["parse_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -383,60 +355,53 @@ def validate_batch(settings: Settings, engine: Engine, landed: dict[str, Any], r
     parses = {label: try_parse_period(label) is not None for label in labels}
     frame["period_parses"] = frame["time_period"].map(parses).fillna(False).astype(bool)
     with engine.connect() as conn:
-        known_areas = [r[0] for r in conn.execute(text("SELECT area_code FROM core.dim_area"))]
+        known_areas = known_area_codes(conn)
     outcome = validate_frame(
         SUITE,
         frame,
-        {"known_area_codes": known_areas, "requested_indicator_ids": [int(i) for i in landed["indicator_ids"]]},
+        {"known_area_codes": known_areas, "requested_indicator_ids": [int(i) for i in landed.batch.indicator_ids]},
     )
     timings["validate_s"] = time.perf_counter() - t
     if not outcome.passed:
         return send_to_quarantine(None, outcome)
 
-    staged = settings.data_dir / "staging" / SOURCE / f"{landed['sha256'][:16]}.parquet"
+    staged = settings.data_dir / "staging" / SOURCE / f"{landed.sha256[:16]}.parquet"
     staged.parent.mkdir(parents=True, exist_ok=True)
     frame.drop(columns=["period_parses"]).to_parquet(staged, index=False)
     with engine.begin() as conn:
         audit.record_dq(conn, batch_id, outcome)
-    return {
-        **landed,
-        "batch_id": batch_id,
-        "status": "validated",
-        "staged_path": str(staged),
-        "rows": len(frame),
-        "warnings": len(outcome.warnings),
-        "timings": timings,
-    }
+    return ValidatedBatch(
+        landed,
+        "validated",
+        batch_id,
+        staged_path=staged,
+        rows=len(frame),
+        warnings=len(outcome.warnings),
+        timings=timings,
+    )
 
 
 # 5. Load ----------------------------------------------------------------------------------------
 
 
-def load_batch(settings: Settings, engine: Engine, item: dict[str, Any]) -> dict[str, Any]:
+def load_batch(settings: Settings, engine: Engine, item: ValidatedBatch) -> LoadResult:
     """Load a validated batch in one transaction. Anything else passes through untouched."""
     import pyarrow.parquet as pq
 
-    if item.get("status") != "validated":
-        return item
+    if item.status != "validated" or item.staged_path is None:
+        return LoadResult.passed_through(item)
     # Straight from the staged parquet to Arrow, only the fact columns: no pandas copy in the load.
     wanted = ["time_period" if c == "period_label" else c for c, _ in FACT_SPEC]
-    frame = pq.read_table(item["staged_path"], columns=wanted)
-    uploads = {int(k): (datetime.fromisoformat(v) if v else None) for k, v in item["upload_dates"].items()}
+    frame = pq.read_table(item.staged_path, columns=wanted)
     try:
         counts = load_indicator_values(
-            engine, item["batch_id"], frame, indicator_upload_dates=uploads, timings=item.get("timings")
+            engine, item.batch_id, frame, indicator_upload_dates=item.landed.batch.upload_dates, timings=item.timings
         )
     except Exception as exc:
-        audit.fail_batch(engine, item["batch_id"], f"load failed, nothing loaded: {exc}")
+        audit.fail_batch(engine, item.batch_id, f"load failed, nothing loaded: {exc}")
         raise
-    Path(item["staged_path"]).unlink(missing_ok=True)
-    return {
-        **{k: v for k, v in item.items() if k != "staged_path"},
-        "status": counts.status,
-        "inserted": counts.inserted,
-        "updated": counts.updated,
-        "unchanged": counts.unchanged,
-    }
+    item.staged_path.unlink(missing_ok=True)
+    return LoadResult.loaded(item, counts)
 
 
 # 6. Summary -------------------------------------------------------------------------------------
@@ -445,26 +410,11 @@ def load_batch(settings: Settings, engine: Engine, item: dict[str, Any]) -> dict
 def run_summary(engine: Engine, run_id: str | None) -> dict[str, Any]:
     """Batches of one Airflow run by status, with rows inserted/updated and any errors."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT status, count(*) AS n, coalesce(sum(rows_inserted), 0) AS ins,"
-                " coalesce(sum(rows_updated), 0) AS upd FROM audit.load_batch"
-                " WHERE source = :s AND run_id IS NOT DISTINCT FROM :r GROUP BY status"
-            ),
-            {"s": SOURCE, "r": run_id},
-        ).all()
-        problems = conn.execute(
-            text(
-                "SELECT batch_id, status, source_ref, error_summary, report_path FROM audit.load_batch"
-                " WHERE source = :s AND run_id IS NOT DISTINCT FROM :r AND status IN ('quarantined', 'failed')"
-                " ORDER BY batch_id"
-            ),
-            {"s": SOURCE, "r": run_id},
-        ).all()
-    by_status = {r.status: int(r.n) for r in rows}
+        totals = audit.status_totals(conn, SOURCE, run_id)
+        problems = audit.problem_batches(conn, SOURCE, run_id)
     return {
-        "batches": by_status,
-        "inserted": sum(int(r.ins) for r in rows),
-        "updated": sum(int(r.upd) for r in rows),
-        "problems": [dict(p._mapping) for p in problems],
+        "batches": {t.status: t.batches for t in totals},
+        "inserted": sum(t.inserted for t in totals),
+        "updated": sum(t.updated for t in totals),
+        "problems": [p._asdict() for p in problems],
     }

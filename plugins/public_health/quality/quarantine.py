@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,14 +12,22 @@ from typing import Any
 from .gate import ValidationOutcome
 
 
+@dataclass(frozen=True)
+class QuarantineSource:
+    """The batch being quarantined: the pipeline, the URL or file path it came from, the raw file's sha256
+    and its load batch (None when none was recorded)."""
+
+    source: str
+    source_ref: str
+    sha256: str
+    batch_id: int | None
+
+
 def quarantine(
     raw_file: Path,
     quarantine_root: Path,
+    batch: QuarantineSource,
     *,
-    source: str,
-    source_ref: str,
-    sha256: str,
-    batch_id: int | None,
     outcome: ValidationOutcome | None = None,
     error: str | None = None,
     extra: dict[str, Any] | None = None,
@@ -27,6 +36,7 @@ def quarantine(
 
     Returns the path of the Markdown report. The landing copy is left where it is.
     """
+    source, source_ref, sha256, batch_id = batch.source, batch.source_ref, batch.sha256, batch.batch_id
     folder = quarantine_root / source / sha256[:16]
     folder.mkdir(parents=True, exist_ok=True)
     kept = folder / raw_file.name

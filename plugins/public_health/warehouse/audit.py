@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
@@ -26,16 +28,44 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def start_batch(
-    engine: Engine,
-    *,
-    source: str,
-    source_ref: str,
-    sha256: str | None,
-    landing_path: str | None,
-    run: RunContext,
-    details: dict[str, Any] | None = None,
-) -> int:
+@dataclass(frozen=True)
+class BatchSource:
+    """What a load attempt reads: the pipeline (``source``), the URL or file path it came from, the sha256 and
+    landing copy of the raw file when there is one, and anything else worth keeping (``details``, as JSON)."""
+
+    source: str
+    source_ref: str
+    sha256: str | None = None
+    landing_path: str | None = None
+    details: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BatchCounts:
+    """Rows of one load attempt: read from the source, then inserted, updated and left unchanged in core."""
+
+    read: int | None = None
+    inserted: int | None = None
+    updated: int | None = None
+    unchanged: int | None = None
+
+
+#: An attempt that read nothing and changed nothing (content already loaded).
+NO_ROWS = BatchCounts(read=0, inserted=0, updated=0, unchanged=0)
+
+
+@dataclass(frozen=True)
+class BatchEnd:
+    """How a load attempt ended: its status, row counts, error summary and report, and step timings."""
+
+    status: str
+    counts: BatchCounts = BatchCounts()
+    error_summary: str | None = None
+    report_path: str | None = None
+    timings: Mapping[str, float] | None = None
+
+
+def start_batch(engine: Engine, batch: BatchSource, run: RunContext) -> int:
     """Record a load attempt as running (committed at once, so a crash still leaves a trace)."""
     with engine.begin() as conn:
         row = conn.execute(
@@ -46,35 +76,24 @@ def start_batch(
                 " RETURNING batch_id"
             ),
             {
-                "source": source,
-                "ref": source_ref,
-                "sha": sha256,
-                "landing": landing_path,
+                "source": batch.source,
+                "ref": batch.source_ref,
+                "sha": batch.sha256,
+                "landing": batch.landing_path,
                 "t": now(),
                 "dag": run.dag_id,
                 "run": run.run_id,
                 "task": run.task_id,
-                "details": json.dumps(details or {}, default=str, sort_keys=True),
+                "details": json.dumps(dict(batch.details or {}), default=str, sort_keys=True),
             },
         ).one()
     return int(row[0])
 
 
-def finish_batch(
-    conn: Connection,
-    batch_id: int,
-    *,
-    status: str,
-    rows_read: int | None = None,
-    rows_inserted: int | None = None,
-    rows_updated: int | None = None,
-    rows_unchanged: int | None = None,
-    error_summary: str | None = None,
-    report_path: str | None = None,
-    timings: dict[str, float] | None = None,
-) -> None:
-    timings = timings or {}
-    loaded = None if rows_inserted is None else rows_inserted + (rows_updated or 0)
+def finish_batch(conn: Connection, batch_id: int, end: BatchEnd) -> None:
+    timings = end.timings or {}
+    counts = end.counts
+    loaded = None if counts.inserted is None else counts.inserted + (counts.updated or 0)
     conn.execute(
         text(
             "UPDATE audit.load_batch SET status = :status, rows_read = :read, rows_loaded = :loaded,"
@@ -83,14 +102,14 @@ def finish_batch(
             " load_s = :ls WHERE batch_id = :id"
         ),
         {
-            "status": status,
-            "read": rows_read,
+            "status": end.status,
+            "read": counts.read,
             "loaded": loaded,
-            "ins": rows_inserted,
-            "upd": rows_updated,
-            "unch": rows_unchanged,
-            "err": error_summary,
-            "report": report_path,
+            "ins": counts.inserted,
+            "upd": counts.updated,
+            "unch": counts.unchanged,
+            "err": end.error_summary,
+            "report": end.report_path,
             "t": now(),
             "dl": timings.get("download_s"),
             "ps": timings.get("parse_s"),
@@ -133,10 +152,10 @@ def record_dq(conn: Connection, batch_id: int, outcome: ValidationOutcome) -> No
         )
 
 
-def fail_batch(engine: Engine, batch_id: int, error: str, **kw: Any) -> None:
+def fail_batch(engine: Engine, batch_id: int, error: str, timings: Mapping[str, float] | None = None) -> None:
     """Mark a batch failed in its own transaction (the load's own transaction has rolled back)."""
     with engine.begin() as conn:
-        finish_batch(conn, batch_id, status="failed", error_summary=error[:4000], **kw)
+        finish_batch(conn, batch_id, BatchEnd("failed", error_summary=error[:4000], timings=timings))
 
 
 def latest_content(engine: Engine, source: str, source_ref: str) -> str | None:
@@ -151,3 +170,72 @@ def latest_content(engine: Engine, source: str, source_ref: str) -> str | None:
             {"s": source, "r": source_ref},
         ).first()
     return None if row is None else row[0]
+
+
+# Run summaries ----------------------------------------------------------------------------------
+
+
+class StatusTotal(NamedTuple):
+    """Batches of one source and Airflow run with one status, and the fact rows they inserted and updated."""
+
+    status: str
+    batches: int
+    inserted: int
+    updated: int
+
+
+class ProblemBatch(NamedTuple):
+    """A batch that did not load (quarantined or failed), with its error summary and report."""
+
+    batch_id: int
+    status: str
+    source_ref: str
+    error_summary: str | None
+    report_path: str | None
+
+
+def status_totals(conn: Connection, source: str, run_id: str | None) -> list[StatusTotal]:
+    """Batches of ``source`` in one Airflow run (None: outside Airflow) by status, with rows inserted/updated."""
+    rows = conn.execute(
+        text(
+            "SELECT status, count(*) AS n, coalesce(sum(rows_inserted), 0) AS ins,"
+            " coalesce(sum(rows_updated), 0) AS upd FROM audit.load_batch"
+            " WHERE source = :s AND run_id IS NOT DISTINCT FROM :r GROUP BY status"
+        ),
+        {"s": source, "r": run_id},
+    ).all()
+    return [StatusTotal(r.status, int(r.n), int(r.ins), int(r.upd)) for r in rows]
+
+
+def problem_batches(conn: Connection, source: str, run_id: str | None) -> list[ProblemBatch]:
+    """Batches of ``source`` in one Airflow run that were quarantined or failed, in batch order."""
+    rows = conn.execute(
+        text(
+            "SELECT batch_id, status, source_ref, error_summary, report_path FROM audit.load_batch"
+            " WHERE source = :s AND run_id IS NOT DISTINCT FROM :r AND status IN ('quarantined', 'failed')"
+            " ORDER BY batch_id"
+        ),
+        {"s": source, "r": run_id},
+    ).all()
+    return [ProblemBatch(r.batch_id, r.status, r.source_ref, r.error_summary, r.report_path) for r in rows]
+
+
+#: The tables whose sizes say what a run left in the warehouse.
+WAREHOUSE_TOTALS = (
+    "core.dim_indicator",
+    "core.dim_area",
+    "core.area_comparator",
+    "core.dim_period",
+    "core.fact_indicator_value",
+    "core.fact_indicator_value_history",
+    "audit.load_batch",
+)
+_TABLE_NAME = re.compile(r"^[a-z_]+\.[a-z_]+$")
+
+
+def table_row_counts(conn: Connection, tables: Sequence[str] = WAREHOUSE_TOTALS) -> dict[str, int]:
+    """Row count of each named table (``schema.table``; names are checked, never taken from input)."""
+    bad = [t for t in tables if not _TABLE_NAME.match(t)]
+    if bad:
+        raise ValueError(f"not schema.table names: {bad}")
+    return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in tables}

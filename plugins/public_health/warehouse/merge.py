@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pyarrow as pa
 from sqlalchemy import text
@@ -11,22 +12,25 @@ from sqlalchemy.engine import Connection
 from .bulk import ColumnSpec, stage_table
 
 
-def merge_with_history(
-    conn: Connection,
-    *,
-    table: str,
-    history_table: str,
-    spec: ColumnSpec,
-    key_columns: Sequence[str],
-    batch_id: int,
-    data: pa.Table,
-) -> tuple[int, int]:
-    """Upsert ``data`` into ``table`` (columns ``spec`` plus ``batch_id``); returns (inserted, updated).
+@dataclass(frozen=True)
+class FactTable:
+    """A fact table that keeps history: its name, its history table, its columns (``spec``, without
+    ``batch_id``) and the columns that identify a row."""
 
-    Rows whose values differ from what ``table`` holds are first copied to ``history_table`` with
+    table: str
+    history_table: str
+    spec: ColumnSpec
+    key_columns: Sequence[str]
+
+
+def merge_with_history(conn: Connection, target: FactTable, batch_id: int, data: pa.Table) -> tuple[int, int]:
+    """Upsert ``data`` into ``target.table`` (columns ``target.spec`` plus ``batch_id``); returns (inserted, updated).
+
+    Rows whose values differ from what the table holds are first copied to ``target.history_table`` with
     ``superseded_by_batch_id``; identical rows are left alone (so a rerun changes nothing). Runs in
     the caller's transaction.
     """
+    table, history_table, spec, key_columns = target.table, target.history_table, target.spec, target.key_columns
     stage = "stg_" + table.split(".")[-1]
     stage_table(conn, stage, spec, data)
     value_columns = [c for c, _ in spec if c not in key_columns]

@@ -12,17 +12,17 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, String, bindparam, text
 from sqlalchemy.engine import Connection
 
 from public_health.periods import parse_period
 
-from .audit import finish_batch, now
-from .merge import merge_with_history
+from .audit import BatchCounts, BatchEnd, finish_batch, now
+from .merge import FactTable, merge_with_history
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,9 @@ FACT_SPEC: list[tuple[str, str]] = [
     ("compared_to_goal", "VARCHAR"),
     ("time_period_sortable", "BIGINT"),
 ]
+INDICATOR_VALUES = FactTable(
+    "core.fact_indicator_value", "core.fact_indicator_value_history", FACT_SPEC, KEY_COLUMNS
+)
 
 
 @dataclass(frozen=True)
@@ -105,15 +108,7 @@ def upsert_periods(conn: Connection, labels: Iterable[str]) -> int:
 
 def merge_facts(conn: Connection, batch_id: int, facts: pa.Table) -> tuple[int, int]:
     """Merge staged facts into core; returns (inserted, updated). Runs in the caller's transaction."""
-    return merge_with_history(
-        conn,
-        table="core.fact_indicator_value",
-        history_table="core.fact_indicator_value_history",
-        spec=FACT_SPEC,
-        key_columns=KEY_COLUMNS,
-        batch_id=batch_id,
-        data=facts,
-    )
+    return merge_with_history(conn, INDICATOR_VALUES, batch_id, facts)
 
 
 def load_indicator_values(
@@ -122,7 +117,7 @@ def load_indicator_values(
     frame: pd.DataFrame | pa.Table,
     *,
     indicator_upload_dates: Mapping[int, datetime | None],
-    timings: dict[str, float] | None = None,
+    timings: Mapping[str, float] | None = None,
 ) -> LoadCounts:
     """Load one validated batch (pandas frame or Arrow table) in one transaction and mark its audit
     row loaded or unchanged."""
@@ -143,12 +138,11 @@ def load_indicator_values(
         finish_batch(
             conn,
             batch_id,
-            status=counts.status,
-            rows_read=counts.rows_read,
-            rows_inserted=inserted,
-            rows_updated=updated,
-            rows_unchanged=counts.unchanged,
-            timings={**(timings or {}), "load_s": counts.seconds},
+            BatchEnd(
+                counts.status,
+                BatchCounts(read=counts.rows_read, inserted=inserted, updated=updated, unchanged=counts.unchanged),
+                timings={**(timings or {}), "load_s": counts.seconds},
+            ),
         )
     log.info(
         "batch %s: %s rows read, %s inserted, %s updated, %s unchanged in %.2fs",
@@ -237,3 +231,53 @@ def upsert_indicators(conn: Connection, indicators: Sequence[Mapping[str, Any]])
         [{**{c: i.get(c) for c in cols}, "indicator_id": i["indicator_id"], "t": t} for i in indicators],
     )
     return len(indicators)
+
+
+# Queries ----------------------------------------------------------------------------------------
+
+
+class TrackedIndicator(NamedTuple):
+    """An indicator of the configured sets: when Fingertips last uploaded its data, and the upload now in core."""
+
+    indicator_id: int
+    last_data_upload: datetime | None
+    loaded_data_upload: datetime | None
+
+
+def tracked_indicators(conn: Connection) -> list[TrackedIndicator]:
+    """Indicators in a configured indicator set (``indicator_sets`` not empty), by id."""
+    rows = conn.execute(
+        text(
+            "SELECT indicator_id, last_data_upload, loaded_data_upload FROM core.dim_indicator"
+            " WHERE indicator_sets IS NOT NULL AND indicator_sets <> '' ORDER BY indicator_id"
+        )
+    ).all()
+    return [TrackedIndicator(int(r.indicator_id), r.last_data_upload, r.loaded_data_upload) for r in rows]
+
+
+def known_area_codes(conn: Connection) -> list[str]:
+    """Every area code in core.dim_area (the gate checks a batch's area codes against them)."""
+    return [r[0] for r in conn.execute(text("SELECT area_code FROM core.dim_area"))]
+
+
+class AreaValueCount(NamedTuple):
+    """How many PHOF values (and distinct indicators) the warehouse holds for one area."""
+
+    area_code: str
+    area_name: str
+    values: int
+    indicators: int
+
+
+def area_value_counts(conn: Connection, area_codes: Sequence[str]) -> list[AreaValueCount]:
+    """PHOF value and indicator counts for each of ``area_codes`` that core.dim_area knows."""
+    rows = conn.execute(
+        text(
+            "SELECT a.area_code, coalesce(a.area_name, '') AS area_name, count(f.indicator_id) AS n,"
+            " count(DISTINCT f.indicator_id) AS n_ind FROM core.dim_area a"
+            " LEFT JOIN core.fact_indicator_value f ON f.area_code = a.area_code"
+            " WHERE a.area_code IN :codes GROUP BY a.area_code, a.area_name ORDER BY a.area_code DESC"
+        ).bindparams(bindparam("codes", expanding=True, type_=String())),
+        {"codes": list(area_codes)},
+    ).all()
+    return [AreaValueCount(r.area_code, r.area_name, int(r.n), int(r.n_ind)) for r in rows]
