@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from public_health.config import PROJECT_ROOT, ConfigError, load_settings
+from public_health.periods import FinancialQuarter
 from public_health.warehouse.engine import make_engine, redacted
 from public_health.warehouse.migrations import migrate
 
@@ -51,21 +50,31 @@ def load_dag(file_name: str, attribute: str):  # noqa: ANN201 - an Airflow DAG
 
 
 def choose_fingertips_mode() -> str:
-    """'live' or 'offline': one quick probe of the live API unless offline is configured already."""
-    settings = load_settings()
-    if settings.fingertips.offline:
-        return "offline"
-    from public_health.fingertips.client import FingertipsClient
+    """'live' or 'offline': one quick probe of the live API unless offline is configured already.
 
-    client = FingertipsClient(
-        settings.fingertips.base_url,
-        connect_timeout=settings.fingertips.probe_timeout_s,
-        read_timeout=settings.fingertips.probe_timeout_s,
-        max_attempts=1,
-    )
-    if client.probe(settings.fingertips.probe_timeout_s):
-        return "live"
-    os.environ["FINGERTIPS_OFFLINE"] = "1"
+    Offline, the demo serves the stub itself: started here (once, for the life of this process, so for
+    the whole demo) and named in FINGERTIPS_BASE_URL, which the DAG runs' settings read. When offline is
+    configured and FINGERTIPS_BASE_URL already points away from the live API (e.g. at ``make stub``),
+    that stub is used as it is.
+    """
+    from public_health.fingertips.client import FingertipsClient, RetryPolicy, is_live_api
+
+    settings = load_settings()
+    if settings.fingertips.offline and not is_live_api(settings.fingertips.base_url):
+        return "offline"
+    if not settings.fingertips.offline:
+        client = FingertipsClient(
+            settings.fingertips.base_url,
+            connect_timeout=settings.fingertips.probe_timeout_s,
+            read_timeout=settings.fingertips.probe_timeout_s,
+            retry=RetryPolicy(max_attempts=1),
+        )
+        if client.probe(settings.fingertips.probe_timeout_s):
+            return "live"
+        os.environ["FINGERTIPS_OFFLINE"] = "1"
+    from public_health.demo.fingertips_stub import serve_offline_stub
+
+    os.environ["FINGERTIPS_BASE_URL"] = serve_offline_stub()
     return "offline"
 
 
@@ -83,52 +92,42 @@ def quiet_airflow() -> None:
 
 
 def phof_counts(url: str, areas: list[str]) -> list[tuple[str, str, int, int]]:
+    from public_health.warehouse.phof import area_value_counts
+
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT a.area_code, coalesce(d.area_name, ''), count(f.indicator_id),"
-                    " count(DISTINCT f.indicator_id)"
-                    " FROM (SELECT area_code FROM core.dim_area WHERE area_code IN ("
-                    + ", ".join(f"'{a}'" for a in areas)
-                    + ")) a LEFT JOIN core.dim_area d ON d.area_code = a.area_code"
-                    " LEFT JOIN core.fact_indicator_value f ON f.area_code = a.area_code"
-                    " GROUP BY a.area_code, d.area_name ORDER BY a.area_code DESC"
-                )
-            ).all()
+            return [tuple(r) for r in area_value_counts(conn, areas)]
     finally:
         engine.dispose()
-    return [(r[0], r[1], int(r[2]), int(r[3])) for r in rows]
 
 
 def warehouse_totals(url: str) -> dict[str, int]:
+    from public_health.warehouse.audit import table_row_counts
+
     engine = make_engine(url)
-    tables = [
-        "core.dim_indicator",
-        "core.dim_area",
-        "core.area_comparator",
-        "core.dim_period",
-        "core.fact_indicator_value",
-        "core.fact_indicator_value_history",
-        "audit.load_batch",
-    ]
     try:
         with engine.connect() as conn:
-            return {t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()) for t in tables}
+            return table_row_counts(conn)
     finally:
         engine.dispose()
 
 
 def cmd_demo(_args: argparse.Namespace) -> int:
     quiet_airflow()
+    configured = load_settings().fingertips  # before an offline run points FINGERTIPS_BASE_URL at the stub
     mode = choose_fingertips_mode()
     settings = load_settings()
     if mode == "offline":
+        why = (
+            "FINGERTIPS_OFFLINE is set" if configured.offline
+            else f"the live API ({configured.base_url}) cannot be reached from here (one probe, "
+            f"{configured.probe_timeout_s:g}s)"
+        )
         say(
-            f"Fingertips: the live API ({settings.fingertips.base_url}) cannot be reached from here (one probe, "
-            f"{settings.fingertips.probe_timeout_s:g}s), so this demo runs OFFLINE against the local stub server "
-            "with its fixture dataset. Set FINGERTIPS_OFFLINE=0 on a machine with internet to use the live API."
+            f"Fingertips: {why}, so this demo runs OFFLINE against the local stub server "
+            f"({settings.fingertips.base_url}) with its fixture dataset. Set FINGERTIPS_OFFLINE=0 on a machine "
+            "with internet to use the live API."
         )
     else:
         say(f"Fingertips: using the live API at {settings.fingertips.base_url}")
@@ -186,10 +185,13 @@ def cmd_demo(_args: argparse.Namespace) -> int:
     return 0
 
 
-def demo_provider_returns(settings: Any, quarter: str = "2017-18-Q2") -> bool:
+DEMO_QUARTER = FinancialQuarter(2017, 2)  # the published report's quarter: 2017/18 Q2
+
+
+def demo_provider_returns(settings: Any, quarter: FinancialQuarter = DEMO_QUARTER) -> bool:
     """Sample shared drive (written once), the provider returns DAG, and the return tracker."""
+    from public_health.demo.shared_drive import build_sample_drive
     from public_health.pipelines.provider_returns import run_summary, status_table
-    from public_health.returns.samples import build_sample_drive
 
     root = settings.shared_drive
     if not root.exists() or not any(p.is_file() for p in root.rglob("*")):
@@ -223,29 +225,28 @@ def demo_provider_returns(settings: Any, quarter: str = "2017-18-Q2") -> bool:
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
-    from public_health.periods import financial_quarter
     from public_health.pipelines.provider_returns import write_templates
 
-    financial_quarter(args.quarter)  # a clear error for a malformed quarter
+    quarter = FinancialQuarter.from_typed(args.quarter)  # a clear error for a malformed quarter
     settings = load_settings()
-    written = write_templates(settings, args.quarter, overwrite=True)
-    say(f"{len(written)} return templates for {args.quarter} in {settings.output_dir / 'templates' / args.quarter}")
+    written = write_templates(settings, quarter, overwrite=True)
+    say(f"{len(written)} return templates for {quarter} in {settings.output_dir / 'templates' / quarter.label}")
     return 0
 
 
-def demo_performance_report(settings: Any, quarter: str = "2017-18-Q2") -> bool:
+def demo_performance_report(settings: Any, quarter: FinancialQuarter = DEMO_QUARTER) -> bool:
     """Build the quarterly performance report for the demo quarter and say where it is."""
+    from public_health.reports.performance.build import REPORT
     from public_health.reports.performance.data import output_dir
+    from public_health.warehouse.reports import latest_report_build
 
     say(f"\nBuilding the {quarter} performance report (DAG performance_report, dag.test()) ...")
-    dag_run = run_dag(load_dag("performance_report.py", "performance_report_dag"), {"quarter": quarter})
+    dag_run = run_dag(load_dag("performance_report.py", "performance_report_dag"), {"quarter": quarter.label})
     state = str(getattr(dag_run, "state", ""))
     engine = make_engine(settings.warehouse_url)
     try:
         with engine.connect() as conn:
-            build = conn.execute(
-                text("SELECT build_id, outputs, batch_ids FROM audit.report_build WHERE period_label = :q"
-                     " ORDER BY build_id DESC LIMIT 1"), {"q": quarter}).first()
+            build = latest_report_build(conn, REPORT, quarter)
     finally:
         engine.dispose()
     say(f"DAG run {getattr(dag_run, 'run_id', '?')}: {state}")
@@ -257,24 +258,24 @@ def demo_performance_report(settings: Any, quarter: str = "2017-18-Q2") -> bool:
     return state.endswith("success") and build is not None
 
 
-BCF_DEMO_QUARTERS = ("2015-16-Q2", "2016-17-Q2")
+BCF_DEMO_QUARTERS = (FinancialQuarter(2015, 2), FinancialQuarter(2016, 2))
 
 
-def demo_bcf_return(settings: Any, quarters: tuple[str, ...] = BCF_DEMO_QUARTERS) -> bool:
+def demo_bcf_return(settings: Any, quarters: tuple[FinancialQuarter, ...] = BCF_DEMO_QUARTERS) -> bool:
     """Build the BCF quarterly return for the reference years and say where it is and what is missing.
 
     2015-16 Q2 has actuals (the local NHS activity returns on the sample drive carry the 2015/16
     actuals the BCF planning template printed); 2016-17 Q2 has the papers' plans and no actuals yet.
     """
     from public_health.reports.bcf.build import assemble
-    from public_health.reports.bcf.render import format_value
+    from public_health.reports.bcf.view import format_value
 
     ok = True
     for quarter in quarters:
         say(f"\nBuilding the BCF return for {quarter} (DAG bcf_return, dag.test()) ...")
-        dag_run = run_dag(load_dag("bcf_return.py", "bcf_return_dag"), {"quarter": quarter})
+        dag_run = run_dag(load_dag("bcf_return.py", "bcf_return_dag"), {"quarter": quarter.label})
         state = str(getattr(dag_run, "state", ""))
-        folder = settings.output_dir / "bcf" / quarter
+        folder = settings.output_dir / "bcf" / quarter.label
         say(f"DAG run {getattr(dag_run, 'run_id', '?')}: {state}")
         engine = make_engine(settings.warehouse_url)
         try:
@@ -307,8 +308,15 @@ def cmd_up_info(_args: argparse.Namespace) -> int:
         f"Log in as 'admin'; the password is generated on first start and kept in {home}/"
         "simple_auth_manager_passwords.json.generated (standalone also prints it below)."
     )
-    if load_settings().fingertips.offline or os.environ.get("FINGERTIPS_OFFLINE") == "1":
-        say("FINGERTIPS_OFFLINE is set: DAG runs use the local stub server.")
+    fingertips = load_settings().fingertips
+    if fingertips.offline:
+        from public_health.fingertips.client import is_live_api
+
+        if is_live_api(fingertips.base_url):
+            say(f"FINGERTIPS_OFFLINE is set but FINGERTIPS_BASE_URL is the live API ({fingertips.base_url}): "
+                "Fingertips DAG runs will fail until it points at a stub (`make stub`; `make up` starts one).")
+        else:
+            say(f"FINGERTIPS_OFFLINE is set: DAG runs use the local stub server at {fingertips.base_url}.")
     return 0
 
 

@@ -265,11 +265,3 @@ class FinancialQuarter:
             cls.parse, serialization=core_schema.plain_serializer_function_ser_schema(lambda q: q.label)
         )
 
-
-def financial_quarter(label: str) -> tuple[int, int]:
-    """``2017-18-Q2`` or ``2017/18 Q2`` -> (2017, 2): the financial year's first calendar year and quarter."""
-    p = parse_period(label)
-    if p.granularity != "quarter" or "Q" not in label or not re.match(r"^\d{4}[/-]\d{2}", label):
-        raise PeriodParseError(f"{label!r} is not a financial-year quarter like 2017-18-Q2")
-    year = p.start.year if p.start.month >= 4 else p.start.year - 1
-    return year, int(label[-1])
