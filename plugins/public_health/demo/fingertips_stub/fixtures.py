@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from public_health.demo.fingertips_stub import realistic
 from public_health.demo.fingertips_stub.areas import CIPFA_NEIGHBOURS, ENGLAND, REGIONS, UPPER_TIER
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,13 @@ class IndicatorSpec:
     has_goal: bool = False
     group_id: int = 1000049
     last_upload: datetime = DEFAULT_LAST_UPLOAD
+    # Curated (real-shaped) indicators only; see realistic.py and phof_indicators.yaml.
+    ci_method: str = "Byar's method"
+    model: dict | None = None
+    has_data: bool = True
+    england_only: bool = False
+    categories: dict | None = None
+    rounding: dict | None = None
 
     @property
     def polarity(self) -> str:
@@ -120,6 +128,12 @@ class Revision:
 def period_labels(granularity: str, n_periods: int, latest_year: int = LATEST_YEAR) -> list[tuple[str, int, str]]:
     """(label, sortable, range) for the ``n_periods`` periods ending with the latest, oldest first."""
     out: list[tuple[str, int, str]] = []
+    if granularity == "rolling_5fy":  # five financial years, cumulative: "2014/15 - 18/19"
+        for k in range(n_periods - 1, -1, -1):
+            start = latest_year - k - 4
+            out.append((f"{start}/{(start + 1) % 100:02d} - {(start + 4) % 100:02d}/{(start + 5) % 100:02d}",
+                        start * 10000, "5y"))
+        return out
     if granularity == "fy_quarter":
         for k in range(n_periods - 1, -1, -1):
             idx = (latest_year * 4 + 3) - k  # latest: Q4 of latest financial year
@@ -197,6 +211,11 @@ class FixtureDataset:
     seed: int = 19
     revisions: dict[tuple[int, str, str, str, str], Revision] = field(default_factory=dict)
     latest_year: int = LATEST_YEAR
+    # Curated datasets: every upper-tier authority whose numbers feed the regions and England (a
+    # superset of child_codes) with its region, and rows published off-method on purpose.
+    universe_codes: list[str] | None = None
+    universe_parents: dict[str, str] = field(default_factory=dict)
+    quirks: dict[tuple[int, str], list[dict]] = field(default_factory=dict)
 
     # ---- lookups -------------------------------------------------------------------------------
     @property
@@ -217,13 +236,25 @@ class FixtureDataset:
 
     def periods(self, indicator_id: int) -> list[tuple[str, int, str]]:
         spec = self.indicators[indicator_id]
+        if spec.model is not None:  # curated: 2010 (2010/11) to the dataset's latest year
+            n = realistic.series_length(spec.granularity, realistic.FIRST_YEAR, self.latest_year)
+            return period_labels(spec.granularity, n, self.latest_year)
         return period_labels(spec.granularity, self.n_periods, self.latest_year)
 
     def row_count(self, indicator_ids: list[int] | None = None) -> int:
         ids = self.indicators if indicator_ids is None else [i for i in indicator_ids if i in self.indicators]
         per_block = 1 + len(self.region_codes) + len(self.child_codes)
-        return sum(len(self.indicators[i].sexes) * len(self.indicators[i].ages) * self.n_periods * per_block
-                   for i in ids)
+        total = 0
+        for i in ids:
+            spec = self.indicators[i]
+            if not spec.has_data:
+                continue
+            n_p = len(self.periods(i)) if spec.model is not None else self.n_periods
+            rows = 1 if spec.england_only else per_block
+            total += len(spec.sexes) * len(spec.ages) * n_p * rows
+            if spec.categories:
+                total += len(spec.ages) * n_p * len(spec.categories["england"])
+        return total
 
     # ---- revisions -----------------------------------------------------------------------------
     def revise(self, indicator_id: int, area_code: str, time_period: str, new_value: float, *,
@@ -329,6 +360,8 @@ class FixtureDataset:
 
     def _block(self, spec: IndicatorSpec, sex_i: int, age_i: int, p_idx: int) -> dict:
         """Numbers for every area of one (indicator, sex, age, period), England and regions first."""
+        if spec.model is not None:
+            return realistic.real_block(self, spec, sex_i, p_idx)
         n_child = len(self.child_codes)
         rng = np.random.default_rng([self.seed, spec.indicator_id, sex_i, age_i, p_idx])
         level, trend = self._area_effects(spec)
@@ -435,7 +468,7 @@ class FixtureDataset:
                                                              AREA_TYPE_SHORT[area.area_type_id])))
         for indicator_id in indicator_ids:
             spec = self.indicators.get(indicator_id)
-            if spec is None:
+            if spec is None or not spec.has_data:
                 continue
             head = f"{spec.indicator_id},{_csv_field(spec.name)}"
             periods = self.periods(indicator_id)
@@ -469,7 +502,8 @@ class FixtureDataset:
         s_count, s_den = _num_strings(b["count"]), _num_strings(b["denominator"])
         eng_v = value[0]
         region_value = dict(zip(codes[1 : 1 + n_reg], value[1 : 1 + n_reg], strict=True))
-        latest = p_idx == self.n_periods - 1
+        n_periods = len(self.periods(spec.indicator_id)) if spec.model is not None else self.n_periods
+        latest = p_idx == n_periods - 1
         new_data = "New data" if latest else ""
         pol = spec.polarity_id
         better_if_higher = pol == 1
@@ -502,6 +536,17 @@ class FixtureDataset:
                 f"{s_hi998[i]},{s_count[i]},{s_den[i]},{notes[i]},{trend_label},{vs_eng},{vs_parent},"
                 f"{tail_common},{goal},{prange}{newline}"
             )
+        for cat in b.get("categories", []):
+            nums = {k: _num_strings(np.array([cat[k]], float))[0] for k in (
+                "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8", "count", "denominator")}
+            vs_eng = _compare(cat["value"], cat["lower_ci_95"], cat["upper_ci_95"], eng_v, pol, better_if_higher)
+            cat_mid = (f"{_csv_field(sex)},{_csv_field(age)},{_csv_field(cat['category_type'])},"
+                       f"{_csv_field(cat['category'])},{_csv_field(label)}")
+            lines.append(
+                f"{head},{prefixes[0]},{cat_mid},{nums['value']},{nums['lower_ci_95']},{nums['upper_ci_95']},"
+                f"{nums['lower_ci_99_8']},{nums['upper_ci_99_8']},{nums['count']},{nums['denominator']},,"
+                f"Cannot be calculated,{vs_eng},Not compared,{tail_common},,{prange}{newline}"
+            )
         return lines
 
     def all_data_csv(self, indicator_ids: list[int], parent_area_type_id: int = AREA_TYPE_REGION,
@@ -525,12 +570,14 @@ class FixtureDataset:
         return {
             "IID": s.indicator_id,
             "Descriptive": descriptive,
-            "Unit": {"Id": 1, "Value": s.multiplier if s.kind == "rate" else 1.0, "Label": s.unit},
+            "Unit": {"Id": 1, "Value": s.multiplier if (s.kind == "rate" or s.model is not None) else 1.0,
+                     "Label": s.unit},
             "ValueType": {"Id": 1, "Name": s.value_type},
             "YearType": {"Id": 1, "Name": s.year_type},
-            "ConfidenceIntervalMethod": {"Id": 1, "Name": "Byar's method"},
+            "ConfidenceIntervalMethod": {"Id": 1, "Name": s.ci_method},
+            # An indicator listed with no data uploaded has no DataChange (the pipeline then expects no rows).
             "DataChange": {"LastUploadedAt": s.last_upload.isoformat(timespec="milliseconds"),
-                           "LastDeletedAt": "0001-01-01T00:00:00"},
+                           "LastDeletedAt": "0001-01-01T00:00:00"} if s.has_data else None,
             "SpecialCases": None,
             "Status": None,
         }
@@ -662,7 +709,7 @@ def _assign_groups(specs: list[IndicatorSpec]) -> None:
 
 
 def _profiles(specs: list[IndicatorSpec]) -> list[dict]:
-    group_ids = sorted({s.group_id for s in specs})
+    group_ids = sorted({s.group_id for s in specs if s.group_id in _GROUPS})
     return [
         {
             "Id": PROFILE_ID_PHOF, "Name": "Public Health Outcomes Framework",
@@ -776,31 +823,88 @@ def _configured_indicator_ids(config_dir: Path | None = None) -> dict[int, tuple
     return found
 
 
-def default_demo_dataset(config_dir: Path | None = None) -> FixtureDataset:
-    """Realistic demo data: the configured indicator ids (or a built-in PHOF list), all areas, 6 periods."""
-    builtin = {s.indicator_id: s for s in DEMO_INDICATORS}
-    configured = _configured_indicator_ids(config_dir)
-    specs: list[IndicatorSpec] = []
-    if configured:
-        for n, (iid, (name, phof)) in enumerate(sorted(configured.items())):
-            if iid in builtin:
-                s = builtin[iid]
-                specs.append(IndicatorSpec(**{**s.__dict__, "name": name or s.name,
-                                              "phof_code": phof or s.phof_code}))
-            else:
-                template = DEMO_INDICATORS[n % len(DEMO_INDICATORS)]
-                specs.append(IndicatorSpec(**{**template.__dict__, "indicator_id": iid,
-                                              "name": name or f"Indicator {iid}", "phof_code": phof}))
-        # Keep the built-in ones too, so the demo has every granularity and polarity.
-        specs += [IndicatorSpec(**s.__dict__) for i, s in builtin.items() if i not in configured]
-    else:
-        specs = [IndicatorSpec(**s.__dict__) for s in DEMO_INDICATORS]
-    for n, s in enumerate(specs):
-        s.definition = s.definition or f"{s.name} ({s.unit}). Fixture definition for the offline demo."
-        s.last_upload = DEFAULT_LAST_UPLOAD - timedelta(days=7 * (n % 20))
-    _assign_groups(specs)
-    areas, children = _build_areas(None)
-    return FixtureDataset(profiles=_profiles(specs), indicators={s.indicator_id: s for s in specs}, areas=areas,
-                          child_codes=children, neighbours=_build_neighbours(areas, children, 19), n_periods=6,
-                          seed=19)
+_UNIT_MULTIPLIER = {"%": 100.0, "per 1,000": 1000.0, "per 10,000": 10000.0, "per 100,000": 100000.0, "Years": 1.0}
+_KIND_OF_MODEL = {"proportion": "percent", "percent_no_ci": "percent", "crude_rate": "rate", "dsr": "rate",
+                  "isr": "percent", "ewd": "percent", "years": "years", "years_no_ci": "years"}
+DEMO_MIN_PER_REGION = 4
 
+
+def demo_area_codes() -> list[str]:
+    """The upper-tier authorities the demo serves (all 153 still feed the regions and England).
+
+    Leicestershire, Leicester and Rutland, their CIPFA nearest neighbours, every East Midlands
+    authority, and at least four authorities (the first in ONS code order) from every region.
+    """
+    keep = {"E10000018", "E06000016", "E06000017"}
+    for code, nns in CIPFA_NEIGHBOURS.items():
+        keep.add(code)
+        keep.update(nns)
+    keep.update(code for code, _, region in UPPER_TIER if region == "E12000004")
+    for region in REGIONS:
+        members = [code for code, _, r in UPPER_TIER if r == region]
+        have = [c for c in members if c in keep]
+        keep.update([c for c in members if c not in keep][: max(0, DEMO_MIN_PER_REGION - len(have))])
+    return sorted(keep)
+
+
+def curated_specs() -> list[IndicatorSpec]:
+    """One spec per indicator of phof_indicators.yaml (real metadata plus its value model)."""
+    data = realistic.load_curated()
+    groups = data.get("groups", {})
+    specs = []
+    for e in data["indicators"]:
+        period = e["period"]
+        gran = (e.get("demo_period") or {}).get("granularity") or period["granularity"]
+        unit = str(e["unit"])
+        specs.append(IndicatorSpec(
+            indicator_id=int(e["id"]), name=str(e["name"]), unit=unit, value_type=str(e["value_type"]),
+            year_type=str(period["year_type"]), polarity_id=int(e["polarity"]), granularity=gran,
+            sexes=tuple(e.get("sexes") or ("Persons",)), ages=(str(e.get("age") or "All ages"),),
+            kind=_KIND_OF_MODEL[e["model"]["kind"]], base=0.0, multiplier=_UNIT_MULTIPLIER.get(unit, 1.0),
+            source=str(e["source"]), definition=e.get("note"), group_id=int(groups.get(e.get("group"), 1000049)),
+            ci_method=str(e["ci_method"]), model=dict(e["model"]), has_data=bool(e.get("has_data", True)),
+            england_only=bool(e.get("england_only", False)), categories=e.get("categories"),
+            rounding=e.get("rounding"),
+        ))
+    return specs
+
+
+def default_demo_dataset(config_dir: Path | None = None, *, all_areas: bool = False) -> FixtureDataset:
+    """Real-shaped demo data: the curated PHOF indicators (phof_indicators.yaml), 2010 to 2025.
+
+    Every id listed in config/indicator_sets/*.yaml is served; ids missing from the curated file
+    fall back to a generic proportion (logged). Areas: England, the nine regions and the
+    authorities of :func:`demo_area_codes`; values are generated for all 153 so the regions and
+    England aggregate every authority (``all_areas=True`` serves all 153).
+    """
+    specs = curated_specs()
+    curated_ids = {s.indicator_id for s in specs}
+    configured = _configured_indicator_ids(config_dir)
+    template = next(s for s in specs if s.model and s.model["kind"] == "proportion" and s.has_data)
+    for iid, (name, _phof) in sorted(configured.items()):
+        if iid not in curated_ids:
+            log.warning("fixture: indicator %s is not in phof_indicators.yaml; serving a generic proportion", iid)
+            specs.append(IndicatorSpec(**{**template.__dict__, "indicator_id": iid, "name": name or f"Indicator {iid}",
+                                          "source": "Fixture generator (not curated)", "categories": None,
+                                          "rounding": None, "definition": None}))
+    for n, s in enumerate(specs):
+        if phof := configured.get(s.indicator_id, ("", None))[1]:
+            s.phof_code = phof
+        s.definition = s.definition or f"{s.name} ({s.unit})."
+        s.last_upload = DEFAULT_LAST_UPLOAD - timedelta(days=7 * (n % 20))
+    areas, children = _build_areas(None)
+    served = set(children) if all_areas else set(demo_area_codes())
+    universe = list(children)
+    parents = {c: str(areas[c].parent_code) for c in universe}
+    for code in universe:
+        if code not in served:
+            del areas[code]
+    children = [c for c in children if c in served]
+    quirks: dict[tuple[int, str], list[dict]] = {}
+    for q in realistic.load_curated().get("quirks") or []:
+        quirks.setdefault((int(q["indicator_id"]), str(q["time_period"])), []).append(dict(q))
+    return FixtureDataset(profiles=_profiles(specs), indicators={s.indicator_id: s for s in specs}, areas=areas,
+                          child_codes=children, neighbours=_build_neighbours(areas, children, 19),
+                          n_periods=realistic.series_length("calendar_year"), seed=19,
+                          latest_year=realistic.LAST_YEAR, universe_codes=universe, universe_parents=parents,
+                          quirks=quirks)

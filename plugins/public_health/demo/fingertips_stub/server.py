@@ -373,6 +373,8 @@ def _data_changes(ds: FixtureDataset, qs: dict[str, list[str]]) -> Any:
     s = ds.indicators.get(iid)
     if s is None:
         return None
+    if not s.has_data:
+        return {"LastUploadedAt": None, "LastDeletedAt": None}
     return {"LastUploadedAt": s.last_upload.isoformat(timespec="milliseconds"), "LastDeletedAt": "0001-01-01T00:00:00"}
 
 
