@@ -6,6 +6,7 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
 from public_health.airflow_support import DEFAULT_OWNER, PHOF_FACTS, WAREHOUSE_POOL
+from public_health.airflow_support.watcher import watch
 from public_health.config import settings as _settings
 
 DOC = """
@@ -21,14 +22,23 @@ the CIPFA nearest neighbours.
    (all of them with `full_refresh`; `indicator_ids` narrows a manual run). Batches with nothing new
    are recorded in `audit.load_batch` as `unchanged` and not downloaded.
 3. **download** (one task per batch): `all_data/csv/by_indicator_id` streamed to `data/landing/fingertips/`
-   with its sha256. Network errors, 429 and 5xx are retried with backoff.
-4. **validate**: parse with explicit types, then the Great Expectations gate
-   (`include/expectations/fingertips_indicator_values.json`). A failing batch is **quarantined**: the raw
-   file is kept, `data/quarantine/fingertips/<sha>/report.md` says what failed, nothing loads.
-5. **load** (pool `warehouse`): one transaction per batch; changed rows go to
-   `core.fact_indicator_value_history` first. Content already loaded is recorded as `unchanged`.
+   with its sha256, kept as received. Network errors, 429 and 5xx are retried with backoff; a permanent
+   answer (4xx) fails the task at once, without Airflow retries.
+4. **validate**: parse once, then **each indicator on its own** (the unit of quarantine is one indicator x
+   area type x parent): staged with derived columns, hashed (sha256 of its rows) and put through the Great
+   Expectations gate (`include/expectations/fingertips_indicator_values.json`). Errors (missing keys,
+   unparseable values, unknown areas, duplicate keys, inverted intervals) **quarantine that indicator
+   alone**: `data/quarantine/fingertips/<sha>/indicator-<id>/report.md` says what failed, why, and what to
+   do; the others go on. Publisher conventions (limits rounded apart from values, category rows, suppressed
+   values) are warnings with examples. A quarantined indicator stays **held** while its content is the same;
+   later runs report it (and since when) without failing again. An empty or header-only download for an
+   indicator that has data fails, naming the URL.
+5. **load** (pool `warehouse`): one transaction per indicator; changed rows go to
+   `core.fact_indicator_value_history` first. An indicator's last-upload date advances only when its data is in core.
 6. **publish**: emits the `phof_indicator_values` asset when anything changed.
-7. **summarise**: fails the run, naming batches and reports, if any batch was quarantined or failed.
+7. **summarise**: lists indicators held in quarantine and since when; fails, naming indicators and reports, if
+   anything was newly quarantined or failed.
+8. **watcher**: fails the run whenever any task failed, so a summary never turns a failed run green.
 
 Query the results in `mart.phof_latest` and `mart.phof_trend`; every attempt is in `audit.load_batch`.
 """
@@ -63,20 +73,20 @@ _cfg = _settings()
 def fingertips_refresh():
     @task(retries=2, pool=WAREHOUSE_POOL)
     def sync_metadata() -> dict:
-        from public_health.airflow_support.runtime import warehouse
+        from public_health.airflow_support.runtime import no_retry_when_permanent, warehouse
         from public_health.pipelines.fingertips_refresh import sync_metadata as run
 
-        with warehouse() as (settings, engine):
+        with no_retry_when_permanent(), warehouse() as (settings, engine):
             return run(settings, engine)
 
     @task(pool=WAREHOUSE_POOL)
     def select_batches(_synced: dict) -> list[dict]:
-        from public_health.airflow_support.runtime import run_context, warehouse
+        from public_health.airflow_support.runtime import no_retry_when_permanent, run_context, warehouse
         from public_health.pipelines.fingertips_refresh import select_batches as run
 
         context = get_current_context()
         params = context["params"]
-        with warehouse() as (settings, engine):
+        with no_retry_when_permanent(), warehouse() as (settings, engine):
             batches = run(
                 settings,
                 engine,
@@ -88,34 +98,42 @@ def fingertips_refresh():
 
     @task(retries=2, retry_exponential_backoff=True, map_index_template="{{ batch_label }}")
     def download(batch: dict) -> dict:
-        from public_health.airflow_support.runtime import run_context, warehouse
+        from public_health.airflow_support.runtime import no_retry_when_permanent, run_context, warehouse
         from public_health.pipelines.fingertips_refresh import download_batch
         from public_health.pipelines.records import FingertipsBatch
 
         context = get_current_context()
         todo = FingertipsBatch.from_dict(batch)
         context["batch_label"] = todo.label
-        with warehouse() as (settings, engine):
+        with no_retry_when_permanent(), warehouse() as (settings, engine):
             return download_batch(settings, engine, todo, run_context(context)).to_dict()
 
     @task(pool=WAREHOUSE_POOL)
-    def validate(landed: dict) -> dict:
+    def validate(landed: dict) -> list[dict]:
+        """One result per indicator of the batch: validated, unchanged, held, quarantined or failed."""
         from public_health.airflow_support.runtime import run_context, warehouse
         from public_health.pipelines.fingertips_refresh import validate_batch
         from public_health.pipelines.records import LandedFile
 
         file = LandedFile.from_dict(landed)
         with warehouse() as (settings, engine):
-            return validate_batch(settings, engine, file, run_context(get_current_context())).to_dict()
+            results = validate_batch(settings, engine, file, run_context(get_current_context()))
+        return [r.to_dict() for r in results]
 
     @task(pool=WAREHOUSE_POOL)
-    def load(item: dict) -> dict:
+    def load(items: list[dict]) -> list[dict]:
+        """Each validated indicator of the batch in its own transaction; fails (after loading the others) if
+        any indicator's load failed."""
         from public_health.airflow_support.runtime import warehouse
-        from public_health.pipelines.fingertips_refresh import load_batch
+        from public_health.pipelines.fingertips_refresh import RefreshError, load_indicators
         from public_health.pipelines.records import ValidatedBatch
 
         with warehouse() as (settings, engine):
-            return load_batch(settings, engine, ValidatedBatch.from_dict(item)).to_dict()
+            results = load_indicators(settings, engine, [ValidatedBatch.from_dict(i) for i in items])
+        failed = [r.error for r in results if r.status == "failed"]
+        if failed:
+            raise RefreshError("indicator loads failed (recorded in audit.load_batch): " + "; ".join(failed))
+        return [r.to_dict() for r in results]
 
     @task(outlets=[PHOF_FACTS], trigger_rule="all_done")
     def publish() -> dict:
@@ -138,16 +156,21 @@ def fingertips_refresh():
 
     @task(trigger_rule="all_done")
     def summarise() -> dict:
+        import logging
+
         from public_health.airflow_support.runtime import fail_if_problems, run_context, warehouse
-        from public_health.pipelines.fingertips_refresh import run_summary
+        from public_health.pipelines.fingertips_refresh import held_lines, run_summary
 
         with warehouse() as (_settings, engine):
             summary = run_summary(engine, run_context(get_current_context()).run_id)
-        fail_if_problems(summary["problems"], "batches")
+        held = held_lines(summary)
+        for line in held:
+            logging.getLogger(__name__).warning("%s", line)
+        fail_if_problems(summary["problems"], "indicators", held)
         return summary
 
-    loaded = load.expand(item=validate.expand(landed=download.expand(batch=select_batches(sync_metadata()))))
+    loaded = load.expand(items=validate.expand(landed=download.expand(batch=select_batches(sync_metadata()))))
     loaded >> [publish(), summarise()]
 
 
-fingertips_refresh_dag = fingertips_refresh()
+fingertips_refresh_dag = watch(fingertips_refresh())

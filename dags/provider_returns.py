@@ -6,6 +6,7 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, get_current_context, task
 
 from public_health.airflow_support import DEFAULT_OWNER, KPI_FACTS, WAREHOUSE_POOL
+from public_health.airflow_support.watcher import watch
 from public_health.config import settings as _settings
 
 DOC = """
@@ -32,6 +33,8 @@ tracker (`mart.return_status`) up to date.
    figures, which go to `core.fact_kpi_value_history`. The same content again is `unchanged`.
 4. **publish**: emits the `provider_kpi_values` asset when any return loaded.
 5. **summarise**: fails the run, naming each quarantined file and its report, so it shows in the UI.
+6. **watcher**: fails the run whenever any task failed (sync_config, scan, process ...), so the summary
+   tasks, which run after a failure too, never turn a failed run green.
 
 Analysts query `mart.kpi_quarterly`, `mart.return_status` and `mart.return_files`.
 """
@@ -123,4 +126,4 @@ def provider_returns():
     processed >> [publish(), summarise()]
 
 
-provider_returns_dag = provider_returns()
+provider_returns_dag = watch(provider_returns())

@@ -52,8 +52,8 @@ def main() -> int:
     try:
         ft.sync_metadata(settings, engine)
         for batch in ft.select_batches(settings, engine, run):
-            item = ft.validate_batch(settings, engine, ft.download_batch(settings, engine, batch, run), run)
-            ft.load_batch(settings, engine, item)
+            items = ft.validate_batch(settings, engine, ft.download_batch(settings, engine, batch, run), run)
+            ft.load_indicators(settings, engine, items)
     finally:
         stub.stop()
     build_sample_drive(settings.shared_drive)

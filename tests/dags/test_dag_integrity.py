@@ -115,3 +115,14 @@ def test_bcf_return_dag_shape(dagbag):
     assert dag.max_active_runs == 1 and dag.catchup is False and "quarter" in dag.params
     # settings.yaml schedules.bcf_return: after the local activity return (due 45 days on) is in.
     assert _cron(dag.timetable).expression == "0 7 20 2,5,8,11 *"
+
+
+@pytest.mark.parametrize("dag_id", ["fingertips_refresh", "provider_returns"])
+def test_a_failed_task_fails_the_run(dagbag, dag_id):
+    """Issue 10: the watcher (trigger_rule one_failed, raising) is downstream of every other task, so a summary
+    that runs with all_done can never turn a failed run green."""
+    dag = dagbag.dags[dag_id]
+    watcher = dag.get_task("watcher")
+    assert watcher.trigger_rule == "one_failed"
+    assert watcher.upstream_task_ids == set(dag.task_ids) - {"watcher"}
+    assert [t.task_id for t in dag.leaves] == ["watcher"]

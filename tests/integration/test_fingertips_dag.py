@@ -98,7 +98,8 @@ def test_nightly_run_loads_then_a_second_run_changes_nothing(dag, env):
     for code in FOCUS + ["E92000001", "E12000004"]:
         assert counts.get(code, 0) > 0, f"no values for {code}"
     loaded = batches(engine, first.run_id)
-    assert [b.status for b in loaded] == ["loaded", "loaded"]
+    # Issue 10: one audit row per indicator (the unit of load and quarantine), no longer one per download batch.
+    assert [b.status for b in loaded] == ["loaded"] * len(INDICATORS)
     assert all(Path(b.landing_path).exists() for b in loaded)
 
     latest = q(engine, "SELECT value, england_value, region_code, region_value, nearest_neighbour_average,"
@@ -125,7 +126,7 @@ def test_nightly_run_loads_then_a_second_run_changes_nothing(dag, env):
     third = run(dag, full_refresh=True)
     assert str(third.state).endswith("success"), states(third)
     refetched = batches(engine, third.run_id)
-    assert [b.status for b in refetched] == ["unchanged", "unchanged"]
+    assert [b.status for b in refetched] == ["unchanged"] * len(INDICATORS)   # per indicator, as above
     assert all(b.landing_path for b in refetched)
     assert facts(engine) == before
 
@@ -189,8 +190,12 @@ def test_gate_failure_quarantines_and_loads_nothing(dag, env, dataset):
     loaded_ids = {r[0] for r in q(engine, "SELECT DISTINCT indicator_id FROM core.fact_indicator_value")}
     first_batch, second_batch = sorted(INDICATORS)[:2], sorted(INDICATORS)[2:]   # batches are sorted slices
     assert ind in first_batch
-    assert not loaded_ids & set(first_batch)     # the whole batch of two stayed out
+    # Issue 10: the unit of quarantine is one indicator, no longer the download batch: the bad indicator stays
+    # out alone and its batch mate loads in the same run.
+    assert ind not in loaded_ids
+    assert set(first_batch) - {ind} <= loaded_ids
     assert set(second_batch) <= loaded_ids       # the good batch loaded
+    assert f"indicator_ids={ind}&" in bad[0].source_ref   # recorded against the indicator's own URL
     dq = q(engine, "SELECT expectation, success, unexpected_examples FROM audit.dq_result WHERE batch_id = :b"
                    " AND success = false", b=bad[0].batch_id)
     assert dq and "line" in dq[0].unexpected_examples

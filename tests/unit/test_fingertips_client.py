@@ -312,3 +312,9 @@ def test_from_settings_offline_uses_the_local_base_url_and_starts_no_stub(server
     online = FingertipsClient.from_settings(_fingertips_settings(offline=False))
     assert online.base_url == "https://fingertips.phe.org.uk/api"
     online.close()
+
+
+@pytest.mark.parametrize("status, permanent", [(None, False), (400, True), (404, True), (408, False), (429, False),
+                                               (500, False), (503, False), (200, True)])
+def test_permanent_errors_are_marked_so_the_task_is_not_retried(status: int | None, permanent: bool) -> None:
+    assert FingertipsError("x", url="http://x", status=status).permanent is permanent

@@ -185,3 +185,45 @@ def test_duplicate_columns_rejected(tmp_path: Path) -> None:
     header = HEADER.replace("Time period range", "Value")
     with pytest.raises(FingertipsParseError, match="more than once"):
         parse_all_data_csv(write(tmp_path, header=header))
+
+
+# Issue 10: the pipeline parses leniently so one indicator's bad field quarantines only that indicator -------
+
+
+def test_lenient_parse_notes_bad_fields_per_row_instead_of_failing(tmp_path: Path) -> None:
+    rows = list(ROWS)
+    rows[2] = rows[2].replace(",8.9,7.9,", ",8.9,n/a,")
+    rows[1] = rows[1].replace("20210000", "2021/22")
+    frame = parse_all_data_csv(write(tmp_path, rows=rows), strict=False)
+    assert len(frame) == 4
+    notes = frame["unparsed_fields"].tolist()
+    assert notes[0] is pd.NA or notes[0] is None
+    assert notes[1] == "Time period Sortable: '2021/22'" and pd.isna(frame.loc[1, "time_period_sortable"])
+    assert notes[2] == "Lower CI 95.0 limit: 'n/a'" and pd.isna(frame.loc[2, "lower_ci_95"])
+    assert frame.loc[2, "value"] == 8.9
+    assert {c: str(t) for c, t in frame.drop(columns="unparsed_fields").dtypes.items()} == EXPECTED_DTYPES
+
+
+def test_missing_rows_are_described_with_the_url(tmp_path: Path) -> None:
+    from public_health.fingertips.parse import describe_missing_rows
+
+    url = "http://stub/api/all_data/csv/by_indicator_id?indicator_ids=20401,90362"
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    header = write(tmp_path, rows=[], name="header.csv")
+    other = write(tmp_path, name="other.csv")
+    msg = describe_missing_rows(parse_all_data_csv(empty, strict=False), 20401, empty, url)
+    assert url in msg and "an empty body" in msg and "20401" in msg
+    assert "only the CSV header" in describe_missing_rows(parse_all_data_csv(header), 20401, header, url)
+    assert "none of them for indicator 90362" in describe_missing_rows(parse_all_data_csv(other), 90362, other, url)
+
+
+def test_an_indicators_rows_are_copied_as_received(tmp_path: Path) -> None:
+    from public_health.fingertips.parse import write_indicator_rows
+
+    other = ROWS[0].replace("20401,", "90362,", 1)
+    path = write(tmp_path, rows=[ROWS[0], other, ROWS[1]])
+    kept = write_indicator_rows(path, 20401, tmp_path / "q" / "rows.csv").read_bytes()
+    lines = kept.split(b"\r\n")
+    assert lines[0].decode() == HEADER and len([x for x in lines[1:] if x]) == 2
+    assert all(x.startswith(b"20401,") for x in lines[1:] if x)

@@ -85,8 +85,23 @@ def warehouse() -> Iterator[tuple[Settings, Any]]:
         engine.dispose()
 
 
-def fail_if_problems(problems: list[dict[str, Any]], what: str) -> None:
-    """Fail the task (no retry) naming every batch that did not load and its report."""
+@contextmanager
+def no_retry_when_permanent() -> Iterator[None]:
+    """Re-raise an error that says it is ``permanent`` (an HTTP 4xx from Fingertips, a configuration problem) as
+    Airflow's AirflowFailException, so the task fails at once instead of retrying what cannot change."""
+    try:
+        yield
+    except Exception as exc:
+        if getattr(exc, "permanent", False):
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(f"{exc} (a permanent error: not retried)") from exc
+        raise
+
+
+def fail_if_problems(problems: list[dict[str, Any]], what: str, notes: list[str] | None = None) -> None:
+    """Fail the task (no retry) naming every batch that did not load and its report; ``notes`` (e.g. indicators
+    still held from earlier runs) are added to the message, and never fail the task on their own."""
     if not problems:
         return
     from airflow.sdk.exceptions import AirflowFailException
@@ -96,4 +111,4 @@ def fail_if_problems(problems: list[dict[str, Any]], what: str) -> None:
         + (f" (report: {p['report_path']})" if p.get("report_path") else "")
         for p in problems
     ]
-    raise AirflowFailException(f"Some {what} did not load:\n" + "\n".join(lines))
+    raise AirflowFailException(f"Some {what} did not load:\n" + "\n".join(lines + list(notes or [])))

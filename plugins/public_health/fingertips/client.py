@@ -92,6 +92,14 @@ class FingertipsError(RuntimeError):
         self.status = status
         self.attempts = attempts
 
+    @property
+    def permanent(self) -> bool:
+        """True for an HTTP answer another attempt cannot change (4xx other than 408 and 429, or a 200 whose body
+        is not what was asked for); False for network errors, timeouts, 408, 429 and 5xx."""
+        if self.status is None:
+            return False
+        return self.status == 200 or (400 <= self.status < 500 and self.status not in (408, 429))
+
 
 @dataclass(frozen=True)
 class Area:
@@ -346,7 +354,8 @@ class FingertipsClient:
         profile = self._get_json("profile", params, f"a JSON profile object for profile {profile_id}")
         if not isinstance(profile, dict) or not profile.get("GroupIds"):
             raise FingertipsError(f"GET {self.url('profile', params)}: no profile {profile_id} (or it has no "
-                                  "GroupIds); expected {Id, Name, GroupIds: [...]}. Check fingertips.profile_id",
+                                  "GroupIds); expected {Id, Name, GroupIds: [...]}. Check the profile_id of the "
+                                  "indicator set (config/indicator_sets/<set>.yaml) that names it",
                                   url=self.url("profile", params), status=200)
         group_ids = [int(g) for g in profile["GroupIds"]]
         ids: list[int] = []

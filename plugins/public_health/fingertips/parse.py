@@ -2,7 +2,10 @@
 
 The header is checked first (missing columns are named); the body is read with pyarrow's multithreaded CSV
 reader, every column as text, and the numeric columns are then cast; a value that is not a number is
-reported with its file, line, column and text. The comparator column whose name follows the parent area
+reported with its file, line, column and text. With ``strict=False`` (the pipeline's
+mode) a field that is not a number does not stop the file: it becomes empty and the row's
+``unparsed_fields`` names the column and the text, so the gate can quarantine just that indicator.
+The comparator column whose name follows the parent area
 type (``Compared to Region value or percentiles``, ``Compared to percentiles`` when the parent is England)
 becomes ``compared_to_parent``, with the area type recorded in ``compared_to_parent_label``.
 """
@@ -106,6 +109,29 @@ def _empty_frame() -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+def _cast_lenient(col: pa.ChunkedArray, kind: str, header_name: str, problems: dict[int, list[str]]) -> pa.Array:
+    """Cast what parses; a field that does not becomes null and is noted in ``problems`` (row -> texts)."""
+    trimmed = pc.utf8_trim_whitespace(col)
+    nulled = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    target = pa.int64() if kind == _INT else pa.float64()
+    try:
+        return pc.cast(nulled, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    pattern = _INTEGER if kind == _INT else _NUMBER
+    ok = pc.or_(pc.is_null(nulled), pc.match_substring_regex(nulled, pattern)).combine_chunks()
+    for i in pc.indices_nonzero(pc.invert(ok)).to_pylist():
+        problems.setdefault(i, []).append(f"{header_name}: {col[i].as_py()!r}")
+    cleaned = pc.if_else(ok, nulled, pa.scalar(None, pa.string()))
+    try:
+        return pc.cast(cleaned, target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. an integer too large: every text is a problem
+        for i in range(len(col)):
+            if col[i].as_py():
+                problems.setdefault(i, []).append(f"{header_name}: {col[i].as_py()!r}")
+        return pa.nulls(len(col), target)
+
+
 def _cast(col: pa.ChunkedArray, kind: str, header_name: str, path: Path, source_url: str | None) -> pa.ChunkedArray:
     trimmed = pc.utf8_trim_whitespace(col)
     nulled = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
@@ -128,15 +154,20 @@ def _cast(col: pa.ChunkedArray, kind: str, header_name: str, path: Path, source_
         ) from None
 
 
-def parse_all_data_csv(path: Path, source_url: str | None = None) -> pd.DataFrame:
-    """Read a Fingertips all_data CSV; see the module docstring. Raises FingertipsParseError."""
+def parse_all_data_csv(path: Path, source_url: str | None = None, *, strict: bool = True) -> pd.DataFrame:
+    """Read a Fingertips all_data CSV; see the module docstring. Raises FingertipsParseError for a file that is
+    not that CSV (header, shape) and, when ``strict``, for the first field that is not a number; otherwise
+    such fields are listed per row in the extra column ``unparsed_fields``."""
     path = Path(path)
     if not path.exists():
         raise FingertipsParseError(f"{_where(path, source_url)}: file not found")
     header = _read_header(path, source_url)
     if header is None:
         log.info("%s is empty: no rows", path)
-        return _empty_frame()
+        frame = _empty_frame()
+        if not strict:
+            frame["unparsed_fields"] = pd.Series([], dtype=pd.StringDtype("pyarrow"))
+        return frame
     header = [_ALIASES.get(h, h) for h in header]
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
@@ -172,6 +203,7 @@ def parse_all_data_csv(path: Path, source_url: str | None = None) -> pd.DataFram
             f"{_where(path, source_url)}: not a well-formed CSV with the {len(header)} columns of its header: {exc}"
         ) from exc
     n = table.num_rows
+    problems: dict[int, list[str]] = {}
     columns: dict[str, pa.ChunkedArray | pa.Array] = {}
     for name, kind, source in OUTPUT_COLUMNS:
         if name == "compared_to_parent":
@@ -187,10 +219,50 @@ def parse_all_data_csv(path: Path, source_url: str | None = None) -> pd.DataFram
             if name not in _KEEP_EMPTY:
                 col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
             columns[name] = col
-        else:
+        elif strict:
             columns[name] = _cast(col, kind, source, path, source_url)
+        else:
+            columns[name] = _cast_lenient(col, kind, source, problems)
+    if not strict:
+        notes = [None] * n
+        for i, texts in problems.items():
+            notes[i] = "; ".join(texts)
+        columns["unparsed_fields"] = pa.array(notes, pa.string())
     out = pa.table(columns)
     frame = out.to_pandas(types_mapper=_PANDAS_TYPES.get)
     log.info("parsed %s: %d rows, %d indicators; parent comparator %r", path.name, len(frame),
              frame["indicator_id"].nunique(), parent_col)
     return frame
+
+
+def describe_missing_rows(frame: pd.DataFrame, indicator_id: int, path: Path, source_url: str | None) -> str:
+    """Why an indicator Fingertips says has data has no rows in a download: an empty body, a header-only CSV or
+    a file without that indicator's rows. The message names the URL (and the landed file)."""
+    url = source_url or str(path)
+    size = Path(path).stat().st_size if Path(path).exists() else 0
+    if size == 0:
+        what = "an empty body (0 bytes)"
+    elif frame.empty:
+        what = "only the CSV header and no rows"
+    else:
+        what = f"{len(frame)} rows, none of them for indicator {indicator_id}"
+    return (
+        f"GET {url} answered HTTP 200 with {what}, although Fingertips lists data uploaded for indicator "
+        f"{indicator_id} (landed as {path}). Nothing of the indicator was loaded and its last-upload date in the "
+        "warehouse is unchanged, so the next run fetches it again; if it persists, check the indicator and area "
+        "types at https://fingertips.phe.org.uk and report it to the Fingertips team with this URL."
+    )
+
+
+def write_indicator_rows(path: Path, indicator_id: int, dest: Path) -> Path:
+    """Copy the header and the lines of one indicator (first field = its id), bytes as received, to ``dest``:
+    the rows a person sends the publisher. Returns ``dest``."""
+    prefix = f"{indicator_id},".encode()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "rb") as src, open(dest, "wb") as out:
+        first = src.readline()
+        out.write(first)
+        for line in src:
+            if line.lstrip(b"\xef\xbb\xbf").startswith(prefix):
+                out.write(line)
+    return dest

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from public_health.warehouse.phof import (
     FACT_SPEC,
     known_area_codes,
     load_indicator_values,
+    record_loaded_upload,
     replace_comparators,
     tracked_indicators,
     upsert_areas,
@@ -38,7 +41,9 @@ ENGLAND_AREA_TYPE_ID = 15
 
 
 class RefreshError(RuntimeError):
-    """A refresh step cannot go on; the message says why and what to do."""
+    """A refresh step cannot go on; the message says why and what to do. Retrying cannot help (``permanent``)."""
+
+    permanent = True
 
 
 def _client(settings: Settings):  # noqa: ANN202 - the client type lives in the fingertips package
@@ -289,103 +294,207 @@ def download_batch(
     )
 
 
-# 4. Stage and validate ----------------------------------------------------------------------------
+# 4. Stage and validate, one indicator at a time -----------------------------------------------------
+
+#: What a person can do about a quarantined indicator (the report lists it; each failed rule adds its own fix).
+WHAT_TO_DO = (
+    "Nothing else waits for this indicator: the other indicators of the download loaded (or were held) on "
+    "their own.",
+    "Wait for the publisher's correction: the indicator stays held in quarantine while its content is the same "
+    "(later runs say so and stay green) and loads on the first night its content changes.",
+    "If the rows are right as published, accept them: add an entry to `exceptions` in "
+    "include/expectations/fingertips_indicator_values.json naming the rule, the indicator id and the reason.",
+    "Otherwise report it to the Fingertips team with the indicator's rows, kept beside this report.",
+)
 
 
-def validate_batch(settings: Settings, engine: Engine, landed: LandedFile, run: RunContext) -> ValidatedBatch:
-    """Parse the landed CSV and run the gate. Returns status validated, unchanged or quarantined."""
+def unit_url(settings: Settings, indicator_id: int) -> str:
+    """The all_data URL of one indicator for the configured area types: the unit loads, quarantines and holds are
+    recorded against (``audit.load_batch.source_ref``), whatever batch it was downloaded in."""
+    return all_data_url(settings, [indicator_id])
+
+
+@dataclass(frozen=True)
+class _Gate:
+    """What checking one indicator of a landed batch needs besides its rows."""
+
+    settings: Settings
+    engine: Engine
+    landed: LandedFile
+    run: RunContext
+    known_areas: list[str]
+    timings: Mapping[str, float]
+
+
+def validate_batch(settings: Settings, engine: Engine, landed: LandedFile, run: RunContext) -> list[ValidatedBatch]:
+    """Parse the landed CSV once, then stage, hash and gate each indicator on its own: one result per indicator
+    (validated, unchanged, held, quarantined or failed), so one bad indicator never holds back the others."""
     from public_health.fingertips.parse import FingertipsParseError, parse_all_data_csv
-    from public_health.periods import try_parse_period
-    from public_health.quality.gate import validate_frame
+
+    path, url = landed.landing_path, landed.batch.url
+    t = time.perf_counter()
+    with engine.connect() as conn:
+        known = known_area_codes(conn)
+    try:
+        frame = parse_all_data_csv(path, source_url=url, strict=False)
+    except FingertipsParseError as exc:
+        gate = _Gate(settings, engine, landed, run, known, {"download_s": landed.download_s,
+                                                           "parse_s": time.perf_counter() - t})
+        # The file as a whole cannot be read: every indicator it holds is quarantined with the same error, and
+        # the file's own hash is each one's content (the same file tomorrow is still held, not a new problem).
+        return [_quarantine_unreadable(gate, i, f"{exc} (from {url})") for i in landed.batch.indicator_ids]
+    gate = _Gate(settings, engine, landed, run, known, {"download_s": landed.download_s,
+                                                        "parse_s": round(time.perf_counter() - t, 3)})
+    ids = frame["indicator_id"]
+    found = sorted({int(i) for i in ids.dropna().unique()})
+    results = [_check_indicator(gate, i, frame[ids == i]) for i in sorted(set(landed.batch.indicator_ids) | set(found))]
+    if ids.isna().any():
+        results.append(_check_indicator(gate, None, frame[ids.isna()]))
+    return results
+
+
+def _source(gate: _Gate, indicator_id: int | None, content: str | None) -> BatchSource:
+    landed = gate.landed
+    ref = unit_url(gate.settings, indicator_id) if indicator_id is not None else f"{landed.batch.url}#no-indicator-id"
+    details = {"batch_url": landed.batch.url, "batch_indicator_ids": list(landed.batch.indicator_ids),
+               "size_bytes": landed.size_bytes}
+    return BatchSource(SOURCE, ref, landed.sha256, str(landed.landing_path), details, indicator_id, content)
+
+
+def _held_or_unchanged(gate: _Gate, indicator_id: int | None, content: str) -> ValidatedBatch | None:
+    """Record the indicator as held (content already quarantined) or unchanged (content already loaded)."""
+    source = _source(gate, indicator_id, content)
+    with gate.engine.connect() as conn:
+        state = audit.indicator_state(conn, SOURCE, source.source_ref)
+    if state.held is not None and state.held.content_sha256 == content:
+        held = state.held
+        batch_id = audit.start_batch(gate.engine, source, gate.run)
+        why = (f"still held in quarantine since {held.since:%Y-%m-%d %H:%M %Z} (batch {held.batch_id}): content "
+               f"unchanged; {held.error_summary or ''}").strip()
+        with gate.engine.begin() as conn:
+            audit.finish_batch(conn, batch_id, BatchEnd("quarantined", NO_ROWS, error_summary=why[:4000],
+                                                        report_path=held.report_path, timings=gate.timings,
+                                                        held_since=held.since))
+        log.warning("indicator %s: %s (report: %s)", indicator_id, why, held.report_path)
+        return ValidatedBatch(gate.landed, "held", batch_id, report=_path_or_none(held.report_path), error=why,
+                              timings=gate.timings, indicator_id=indicator_id, content_sha256=content)
+    if state.loaded_content == content and state.held is None:
+        batch_id = audit.start_batch(gate.engine, source, gate.run)
+        with gate.engine.begin() as conn:
+            if indicator_id is not None:
+                record_loaded_upload(conn, indicator_id, gate.landed.batch.upload_dates.get(indicator_id))
+            audit.finish_batch(conn, batch_id, BatchEnd("unchanged", NO_ROWS, timings=gate.timings))
+        log.info("indicator %s: content %s… is what was last loaded: nothing to do", indicator_id, content[:12])
+        return ValidatedBatch(gate.landed, "unchanged", batch_id, timings=gate.timings, indicator_id=indicator_id,
+                              content_sha256=content)
+    return None
+
+
+def _path_or_none(text: str | None) -> Path | None:
+    return None if not text else Path(text)
+
+
+def _quarantine_unreadable(gate: _Gate, indicator_id: int, error: str) -> ValidatedBatch:
+    content = gate.landed.sha256
+    known = _held_or_unchanged(gate, indicator_id, content)
+    if known is not None:
+        return known
+    batch_id = audit.start_batch(gate.engine, _source(gate, indicator_id, content), gate.run)
+    return _send_to_quarantine(gate, (indicator_id, batch_id, content), error, None)
+
+
+def _send_to_quarantine(
+    gate: _Gate, unit: tuple[int | None, int, str], error: str | None, outcome: Any
+) -> ValidatedBatch:
+    from public_health.fingertips.parse import write_indicator_rows
     from public_health.quality.quarantine import QuarantineSource, quarantine
 
-    path = landed.landing_path
-    url = landed.batch.url
-    details = {"indicator_ids": list(landed.batch.indicator_ids), "size_bytes": landed.size_bytes}
-    previous = audit.latest_content(engine, SOURCE, url)
-    batch_id = audit.start_batch(engine, BatchSource(SOURCE, url, landed.sha256, str(path), details), run)
-    timings = {"download_s": landed.download_s}
-    if previous == landed.sha256:
-        with engine.begin() as conn:
-            audit.finish_batch(conn, batch_id, BatchEnd("unchanged", NO_ROWS, timings=timings))
-        log.info(
-            "batch %s: content %s… is what was last loaded from %s: nothing to do",
-            batch_id,
-            landed.sha256[:12],
-            url,
-        )
-        return ValidatedBatch(landed, "unchanged", batch_id, timings=timings)
-
-    def send_to_quarantine(error: str | None, outcome: Any = None) -> ValidatedBatch:
-        report = quarantine(
-            path,
-            settings.quarantine_dir,
-            QuarantineSource(SOURCE, url, landed.sha256, batch_id),
-            outcome=outcome,
-            error=error,
-        )
-        summary = error or outcome.summary()
-        with engine.begin() as conn:
-            if outcome is not None:
-                audit.record_dq(conn, batch_id, outcome)
-            audit.finish_batch(
-                conn,
-                batch_id,
-                BatchEnd(
-                    "quarantined",
-                    BatchCounts(read=outcome.rows if outcome else None),
-                    error_summary=summary[:4000],
-                    report_path=str(report),
-                    timings=timings,
-                ),
-            )
-        log.error("batch %s quarantined: %s (report: %s)", batch_id, summary, report)
-        return ValidatedBatch(landed, "quarantined", batch_id, report=report, error=summary, timings=timings)
-
-    t = time.perf_counter()
-    try:
-        frame = parse_all_data_csv(path, source_url=url)
-    except FingertipsParseError as exc:
-        timings["parse_s"] = time.perf_counter() - t
-        return send_to_quarantine(f"{exc} (from {url})")
-    timings["parse_s"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    labels = frame["time_period"].dropna().unique()
-    parses = {label: try_parse_period(label) is not None for label in labels}
-    frame["period_parses"] = frame["time_period"].map(parses).fillna(False).astype(bool)
-    with engine.connect() as conn:
-        known_areas = known_area_codes(conn)
-    outcome = validate_frame(
-        SUITE,
-        frame,
-        {"known_area_codes": known_areas, "requested_indicator_ids": [int(i) for i in landed.batch.indicator_ids]},
+    indicator_id, batch_id, content = unit
+    landed = gate.landed
+    raw = landed.landing_path
+    scope = f"indicator {indicator_id}" if indicator_id is not None else "rows without an indicator id"
+    if indicator_id is not None and raw.exists():
+        rows_dir = gate.settings.quarantine_dir / SOURCE / ".rows"
+        raw = write_indicator_rows(raw, indicator_id, rows_dir / f"{content[:16]}-indicator-{indicator_id}.csv")
+    report = quarantine(
+        raw,
+        gate.settings.quarantine_dir,
+        QuarantineSource(SOURCE, _source(gate, indicator_id, content).source_ref, content, batch_id,
+                         default_fix=WHAT_TO_DO[1], scope=scope),
+        outcome=outcome,
+        error=error,
+        extra={"indicator_id": indicator_id, "download_url": landed.batch.url, "raw_file_sha256": landed.sha256,
+               "landing_path": str(landed.landing_path), "what_to_do": list(WHAT_TO_DO)},
     )
-    timings["validate_s"] = time.perf_counter() - t
+    if raw != landed.landing_path:
+        raw.unlink(missing_ok=True)
+    summary = (error or outcome.summary())
+    summary = f"indicator {indicator_id}: {summary}" if indicator_id is not None else summary
+    with gate.engine.begin() as conn:
+        if outcome is not None:
+            audit.record_dq(conn, batch_id, outcome)
+        audit.finish_batch(conn, batch_id, BatchEnd("quarantined", BatchCounts(read=outcome.rows if outcome else None),
+                                                    error_summary=summary[:4000], report_path=str(report),
+                                                    timings=gate.timings))
+    log.error("%s quarantined (batch %s): %s (report: %s)", scope, batch_id, summary, report)
+    return ValidatedBatch(landed, "quarantined", batch_id, report=report, error=summary, timings=gate.timings,
+                          indicator_id=indicator_id, content_sha256=content)
+
+
+def _check_indicator(gate: _Gate, indicator_id: int | None, rows: Any) -> ValidatedBatch:
+    from public_health.fingertips.parse import describe_missing_rows
+    from public_health.fingertips.staging import DERIVED_COLUMNS, content_sha256, stage_frame
+    from public_health.quality.gate import apply_exceptions, load_suite, validate_frame
+
+    landed = gate.landed
+    if rows.empty and indicator_id is not None:
+        upload = landed.batch.upload_dates.get(indicator_id)
+        source = _source(gate, indicator_id, None)
+        batch_id = audit.start_batch(gate.engine, source, gate.run)
+        if upload is None:   # Fingertips lists no data for it: nothing to load, nothing wrong
+            with gate.engine.begin() as conn:
+                audit.finish_batch(conn, batch_id, BatchEnd("unchanged", NO_ROWS, timings=gate.timings))
+            return ValidatedBatch(landed, "unchanged", batch_id, timings=gate.timings, indicator_id=indicator_id)
+        error = describe_missing_rows(rows, indicator_id, landed.landing_path, landed.batch.url)
+        audit.fail_batch(gate.engine, batch_id, error, timings=gate.timings)
+        log.error("indicator %s: %s", indicator_id, error)
+        return ValidatedBatch(landed, "failed", batch_id, error=error, timings=gate.timings, indicator_id=indicator_id)
+
+    published = [c for c in rows.columns if c != "unparsed_fields"]
+    content = content_sha256(rows, published)
+    known = _held_or_unchanged(gate, indicator_id, content)
+    if known is not None:
+        return known
+    batch_id = audit.start_batch(gate.engine, _source(gate, indicator_id, content), gate.run)
+    timings = dict(gate.timings)
+    t = time.perf_counter()
+    staged_frame = stage_frame(rows)
+    requested = [int(i) for i in landed.batch.indicator_ids]
+    outcome = validate_frame(SUITE, staged_frame, {"known_area_codes": gate.known_areas,
+                                                   "requested_indicator_ids": requested})
+    apply_exceptions(outcome, load_suite(SUITE).get("exceptions") or [], {"indicator_id": indicator_id})
+    timings["validate_s"] = round(time.perf_counter() - t, 3)
+    gate = replace(gate, timings=timings)
     if not outcome.passed:
-        return send_to_quarantine(None, outcome)
+        return _send_to_quarantine(gate, (indicator_id, batch_id, content), None, outcome)
 
-    staged = settings.data_dir / "staging" / SOURCE / f"{landed.sha256[:16]}.parquet"
+    staged = gate.settings.data_dir / "staging" / SOURCE / f"{content[:16]}-{indicator_id}.parquet"
     staged.parent.mkdir(parents=True, exist_ok=True)
-    frame.drop(columns=["period_parses"]).to_parquet(staged, index=False)
-    with engine.begin() as conn:
+    drop = [c for c in (*DERIVED_COLUMNS, "unparsed_fields") if c in staged_frame.columns]
+    staged_frame.drop(columns=drop).to_parquet(staged, index=False)
+    with gate.engine.begin() as conn:
         audit.record_dq(conn, batch_id, outcome)
-    return ValidatedBatch(
-        landed,
-        "validated",
-        batch_id,
-        staged_path=staged,
-        rows=len(frame),
-        warnings=len(outcome.warnings),
-        timings=timings,
-    )
+    return ValidatedBatch(landed, "validated", batch_id, staged_path=staged, rows=len(rows),
+                          warnings=len(outcome.warnings), timings=timings, indicator_id=indicator_id,
+                          content_sha256=content)
 
 
 # 5. Load ----------------------------------------------------------------------------------------
 
 
 def load_batch(settings: Settings, engine: Engine, item: ValidatedBatch) -> LoadResult:
-    """Load a validated batch in one transaction. Anything else passes through untouched."""
+    """Load one validated indicator in one transaction. Anything else passes through untouched. A failed load is
+    recorded in audit, then raised."""
     import pyarrow.parquet as pq
 
     if item.status != "validated" or item.staged_path is None:
@@ -393,28 +502,66 @@ def load_batch(settings: Settings, engine: Engine, item: ValidatedBatch) -> Load
     # Straight from the staged parquet to Arrow, only the fact columns: no pandas copy in the load.
     wanted = ["time_period" if c == "period_label" else c for c, _ in FACT_SPEC]
     frame = pq.read_table(item.staged_path, columns=wanted)
+    upload_dates = item.landed.batch.upload_dates
+    if item.indicator_id is not None:   # only this indicator's last-upload date may advance
+        upload_dates = {item.indicator_id: upload_dates.get(item.indicator_id)}
     try:
         counts = load_indicator_values(
-            engine, item.batch_id, frame, indicator_upload_dates=item.landed.batch.upload_dates, timings=item.timings
+            engine, item.batch_id, frame, indicator_upload_dates=upload_dates, timings=item.timings
         )
     except Exception as exc:
-        audit.fail_batch(engine, item.batch_id, f"load failed, nothing loaded: {exc}")
+        audit.fail_batch(engine, item.batch_id, f"indicator {item.indicator_id}: load failed, nothing loaded: {exc}")
         raise
     item.staged_path.unlink(missing_ok=True)
     return LoadResult.loaded(item, counts)
+
+
+def load_indicators(settings: Settings, engine: Engine, items: list[ValidatedBatch]) -> list[LoadResult]:
+    """Load each validated indicator in its own transaction; a failure is recorded (audit and result) and the
+    others still load. The caller fails the task when any result is ``failed``."""
+    results = []
+    for item in items:
+        try:
+            results.append(load_batch(settings, engine, item))
+        except Exception as exc:  # recorded in audit by load_batch; the other indicators go on
+            log.exception("indicator %s: load failed", item.indicator_id)
+            results.append(LoadResult(item, "failed", error=f"indicator {item.indicator_id}: {exc}"))
+    return results
 
 
 # 6. Summary -------------------------------------------------------------------------------------
 
 
 def run_summary(engine: Engine, run_id: str | None) -> dict[str, Any]:
-    """Batches of one Airflow run by status, with rows inserted/updated and any errors."""
+    """Load attempts of one Airflow run by status, with rows inserted/updated, what newly failed or was
+    quarantined in it (``problems``: these fail the run) and every indicator still held in quarantine, with
+    since when (``held``: reported, not failing the run again)."""
     with engine.connect() as conn:
         totals = audit.status_totals(conn, SOURCE, run_id)
         problems = audit.problem_batches(conn, SOURCE, run_id)
+        held = audit.held_indicators(conn, SOURCE)
     return {
         "batches": {t.status: t.batches for t in totals},
         "inserted": sum(t.inserted for t in totals),
         "updated": sum(t.updated for t in totals),
         "problems": [p._asdict() for p in problems],
+        "held": [
+            {
+                "indicator_id": h.indicator_id,
+                "since": h.since.isoformat(),
+                "batch_id": h.batch_id,
+                "error_summary": h.error_summary,
+                "report_path": h.report_path,
+            }
+            for h in held
+        ],
     }
+
+
+def held_lines(summary: dict[str, Any]) -> list[str]:
+    """One line per indicator held in quarantine, for logs and the run's summary."""
+    return [
+        f"indicator {h['indicator_id']} held in quarantine since {h['since']} (batch {h['batch_id']}; report: "
+        f"{h['report_path']})"
+        for h in summary.get("held") or []
+    ]

@@ -100,9 +100,11 @@ class LandedFile:
 
 @dataclass(frozen=True)
 class ValidatedBatch:
-    """A landed batch after parsing and the gate, with its audit batch id. ``status`` is ``validated`` (staged
-    as Parquet at ``staged_path``, ready to load), ``unchanged`` (content already loaded: nothing to do) or
-    ``quarantined`` (``report`` and ``error`` say why)."""
+    """One indicator of a landed batch after parsing and the gate (the unit of quarantine is one indicator), with
+    its audit batch id. ``status`` is ``validated`` (staged as Parquet at ``staged_path``, ready to load),
+    ``unchanged`` (content already loaded: nothing to do), ``held`` (content already quarantined: still held),
+    ``quarantined`` (``report`` and ``error`` say why) or ``failed`` (e.g. no rows for an indicator that has
+    data; ``error`` names the URL). ``indicator_id`` is None only for rows without a readable indicator id."""
 
     landed: LandedFile
     status: str
@@ -113,6 +115,8 @@ class ValidatedBatch:
     rows: int | None = None
     warnings: int = 0
     timings: Mapping[str, float] = field(default_factory=dict)
+    indicator_id: int | None = None
+    content_sha256: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,6 +129,8 @@ class ValidatedBatch:
             "rows": self.rows,
             "warnings": self.warnings,
             "timings": dict(self.timings),
+            "indicator_id": self.indicator_id,
+            "content_sha256": self.content_sha256,
         }
 
     @classmethod
@@ -139,23 +145,26 @@ class ValidatedBatch:
             rows=data.get("rows"),
             warnings=int(data.get("warnings") or 0),
             timings=dict(data.get("timings") or {}),
+            indicator_id=None if data.get("indicator_id") is None else int(data["indicator_id"]),
+            content_sha256=data.get("content_sha256"),
         )
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What the load step did with a validated batch: ``loaded`` or ``unchanged`` with its row counts; a batch
-    that was not ``validated`` passes through with its own status and no counts."""
+    """What the load step did with one validated indicator: ``loaded`` or ``unchanged`` with its row counts, or
+    ``failed`` with the ``error``; one that was not ``validated`` passes through with its own status."""
 
     validated: ValidatedBatch
     status: str
     inserted: int | None = None
     updated: int | None = None
     unchanged: int | None = None
+    error: str | None = None
 
     @classmethod
     def passed_through(cls, validated: ValidatedBatch) -> LoadResult:
-        return cls(validated, validated.status)
+        return cls(validated, validated.status, error=validated.error)
 
     @classmethod
     def loaded(cls, validated: ValidatedBatch, counts: LoadCounts) -> LoadResult:
@@ -170,6 +179,7 @@ class LoadResult:
             "inserted": self.inserted,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "error": self.error,
         }
 
     @classmethod
@@ -180,6 +190,7 @@ class LoadResult:
             inserted=data.get("inserted"),
             updated=data.get("updated"),
             unchanged=data.get("unchanged"),
+            error=data.get("error"),
         )
 
 

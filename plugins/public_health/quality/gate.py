@@ -4,7 +4,12 @@ A suite file is plain data::
 
     {"name": "...", "description": "...",
      "expectations": [{"type": "expect_...", "kwargs": {...},
-                       "meta": {"severity": "error" | "warning", "description": "...", "fix": "..."}}]}
+                       "meta": {"severity": "error" | "warning", "description": "...", "fix": "...",
+                                "why": "why this is an error (or only a warning)", "rule": "short_id"}}],
+     "exceptions": [{"rule": "short_id", "indicator_id": 123, "reason": "...", "added_by": "..."}]}
+
+An exception accepts one rule's failure for what it names (``apply_exceptions``): the failure is kept as a
+warning that carries the reason.
 
 ``{"$PARAMETER": "name"}`` in kwargs takes a value supplied at run time (e.g. the area codes the
 warehouse knows). An ``error`` failure blocks the batch; a ``warning`` is recorded and shown.
@@ -45,6 +50,8 @@ class ExpectationOutcome:
     unexpected_count: int | None = None
     observed_value: Any = None
     unexpected_examples: list[dict[str, Any]] = field(default_factory=list)
+    rule: str | None = None
+    why: str | None = None
 
 
 @dataclass
@@ -104,8 +111,30 @@ def load_suite(name: str, directory: Path | None = None) -> dict[str, Any]:
             raise SuiteError(f"{path}: expectations[{i}].meta.severity: expected error or warning, got {severity!r}")
         if not exp.get("meta", {}).get("description"):
             raise SuiteError(f"{path}: expectations[{i}].meta.description: every check needs a plain description")
+    for i, exc in enumerate(data.get("exceptions") or []):
+        if not isinstance(exc, dict) or not exc.get("rule") or not str(exc.get("reason") or "").strip():
+            raise SuiteError(f"{path}: exceptions[{i}]: an exception needs a rule and a reason")
     data["_path"] = str(path)
     return data
+
+
+def apply_exceptions(outcome: ValidationOutcome, exceptions: list[dict[str, Any]], scope: dict[str, Any]) -> int:
+    """Turn error failures that an exception accepts for ``scope`` (e.g. ``{"indicator_id": 93014}``) into
+    warnings naming the exception's reason. An exception applies when its rule matches and every other key it
+    names (besides reason and added_by) equals the scope's. Returns how many failures it accepted."""
+    accepted = 0
+    for o in outcome.outcomes:
+        if o.success or o.severity != "error":
+            continue
+        for exc in exceptions:
+            keys = {k: v for k, v in exc.items() if k not in ("rule", "reason", "added_by")}
+            if exc.get("rule") == o.rule and all(scope.get(k) == v for k, v in keys.items()):
+                o.severity = "warning"
+                who = f", {exc['added_by']}" if exc.get("added_by") else ""
+                o.description += f" [accepted by exception: {exc['reason']}{who}]"
+                accepted += 1
+                break
+    return accepted
 
 
 def _column_of(kwargs: dict[str, Any]) -> str | None:
@@ -228,6 +257,8 @@ def validate_frame(
                 unexpected_count=res.get("unexpected_count"),
                 observed_value=_jsonable(res.get("observed_value")),
                 unexpected_examples=examples,
+                rule=meta.get("rule"),
+                why=meta.get("why"),
             )
         )
     outcomes.sort(key=lambda o: o.index)

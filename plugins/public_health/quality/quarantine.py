@@ -21,6 +21,10 @@ class QuarantineSource:
     source_ref: str
     sha256: str
     batch_id: int | None
+    #: What a person can do when a failed check names no fix of its own.
+    default_fix: str = "Correct the source and send it again."
+    #: What was held back: "this file" (a whole file) or e.g. "indicator 93014" (one unit of a file).
+    scope: str = "this file"
 
 
 def quarantine(
@@ -38,6 +42,8 @@ def quarantine(
     """
     source, source_ref, sha256, batch_id = batch.source, batch.source_ref, batch.sha256, batch.batch_id
     folder = quarantine_root / source / sha256[:16]
+    if batch.scope != "this file":
+        folder = folder / batch.scope.replace(" ", "-")
     folder.mkdir(parents=True, exist_ok=True)
     kept = folder / raw_file.name
     if not kept.exists():
@@ -49,6 +55,8 @@ def quarantine(
         "raw_file": str(kept),
         "batch_id": batch_id,
         "quarantined_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scope": batch.scope,
+        "default_fix": batch.default_fix,
         "error": error,
         "validation": outcome.to_dict() if outcome else None,
         **(extra or {}),
@@ -73,19 +81,21 @@ def render_markdown(report: dict[str, Any], outcome: ValidationOutcome | None) -
         f"- Load batch: {report['batch_id']}",
         f"- Quarantined at: {report['quarantined_at']}",
         "",
-        "Nothing from this file was loaded into the warehouse.",
+        f"Nothing from {report.get('scope') or 'this file'} was loaded into the warehouse.",
         "",
     ]
     if report.get("error"):
         lines += ["## Error", "", str(report["error"]), ""]
+    if report.get("what_to_do"):
+        lines += ["## What to do", "", *[f"- {step}" for step in report["what_to_do"]], ""]
     if outcome:
         failed = outcome.errors + outcome.warnings
         lines += [
             f"## Checks: {len(outcome.errors)} error(s), {len(outcome.warnings)} warning(s) "
             f"of {len(outcome.outcomes)} on {outcome.rows} rows",
             "",
-            "| severity | check | column | failing rows | examples | how to fix |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| severity | check | column | failing rows | examples | why | what to do |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for o in failed:
             examples = "; ".join(
@@ -95,7 +105,7 @@ def render_markdown(report: dict[str, Any], outcome: ValidationOutcome | None) -
             lines.append(
                 f"| {o.severity} | {_cell(o.description)} | {_cell(o.column or '')} | "
                 f"{o.unexpected_count if o.unexpected_count is not None else '-'} | {_cell(examples)} | "
-                f"{_cell(o.fix or 'Correct the source and send it again.')} |"
+                f"{_cell(o.why or '')} | {_cell(o.fix or report.get('default_fix') or '')} |"
             )
         lines.append("")
     return "\n".join(lines)

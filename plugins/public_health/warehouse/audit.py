@@ -38,6 +38,8 @@ class BatchSource:
     sha256: str | None = None
     landing_path: str | None = None
     details: Mapping[str, Any] | None = None
+    indicator_id: int | None = None
+    content_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class BatchEnd:
     error_summary: str | None = None
     report_path: str | None = None
     timings: Mapping[str, float] | None = None
+    held_since: datetime | None = None
 
 
 def start_batch(engine: Engine, batch: BatchSource, run: RunContext) -> int:
@@ -71,8 +74,8 @@ def start_batch(engine: Engine, batch: BatchSource, run: RunContext) -> int:
         row = conn.execute(
             text(
                 "INSERT INTO audit.load_batch (source, source_ref, sha256, landing_path, status, started_at,"
-                " dag_id, run_id, task_id, details)"
-                " VALUES (:source, :ref, :sha, :landing, 'running', :t, :dag, :run, :task, :details)"
+                " dag_id, run_id, task_id, details, indicator_id, content_sha256)"
+                " VALUES (:source, :ref, :sha, :landing, 'running', :t, :dag, :run, :task, :details, :ind, :csha)"
                 " RETURNING batch_id"
             ),
             {
@@ -85,6 +88,8 @@ def start_batch(engine: Engine, batch: BatchSource, run: RunContext) -> int:
                 "run": run.run_id,
                 "task": run.task_id,
                 "details": json.dumps(dict(batch.details or {}), default=str, sort_keys=True),
+                "ind": batch.indicator_id,
+                "csha": batch.content_sha256,
             },
         ).one()
     return int(row[0])
@@ -99,7 +104,7 @@ def finish_batch(conn: Connection, batch_id: int, end: BatchEnd) -> None:
             "UPDATE audit.load_batch SET status = :status, rows_read = :read, rows_loaded = :loaded,"
             " rows_inserted = :ins, rows_updated = :upd, rows_unchanged = :unch, error_summary = :err,"
             " report_path = :report, finished_at = :t, download_s = :dl, parse_s = :ps, validate_s = :vs,"
-            " load_s = :ls WHERE batch_id = :id"
+            " load_s = :ls, held_since = :held WHERE batch_id = :id"
         ),
         {
             "status": end.status,
@@ -115,6 +120,7 @@ def finish_batch(conn: Connection, batch_id: int, end: BatchEnd) -> None:
             "ps": timings.get("parse_s"),
             "vs": timings.get("validate_s"),
             "ls": timings.get("load_s"),
+            "held": end.held_since,
             "id": batch_id,
         },
     )
@@ -195,12 +201,14 @@ class ProblemBatch(NamedTuple):
 
 
 def status_totals(conn: Connection, source: str, run_id: str | None) -> list[StatusTotal]:
-    """Batches of ``source`` in one Airflow run (None: outside Airflow) by status, with rows inserted/updated."""
+    """Batches of ``source`` in one Airflow run (None: outside Airflow) by status, with rows inserted/updated.
+    A quarantined row that only confirms an earlier quarantine (same content) counts as ``held``."""
     rows = conn.execute(
         text(
-            "SELECT status, count(*) AS n, coalesce(sum(rows_inserted), 0) AS ins,"
-            " coalesce(sum(rows_updated), 0) AS upd FROM audit.load_batch"
-            " WHERE source = :s AND run_id IS NOT DISTINCT FROM :r GROUP BY status"
+            "SELECT CASE WHEN held_since IS NULL THEN status ELSE 'held' END AS status, count(*) AS n,"
+            " coalesce(sum(rows_inserted), 0) AS ins, coalesce(sum(rows_updated), 0) AS upd FROM audit.load_batch"
+            " WHERE source = :s AND run_id IS NOT DISTINCT FROM :r"
+            " GROUP BY CASE WHEN held_since IS NULL THEN status ELSE 'held' END"
         ),
         {"s": source, "r": run_id},
     ).all()
@@ -208,16 +216,90 @@ def status_totals(conn: Connection, source: str, run_id: str | None) -> list[Sta
 
 
 def problem_batches(conn: Connection, source: str, run_id: str | None) -> list[ProblemBatch]:
-    """Batches of ``source`` in one Airflow run that were quarantined or failed, in batch order."""
+    """Batches of ``source`` in one Airflow run that were newly quarantined or failed, in batch order (an
+    indicator still held in quarantine from an earlier run, its content unchanged, is not a new problem)."""
     rows = conn.execute(
         text(
             "SELECT batch_id, status, source_ref, error_summary, report_path FROM audit.load_batch"
             " WHERE source = :s AND run_id IS NOT DISTINCT FROM :r AND status IN ('quarantined', 'failed')"
-            " ORDER BY batch_id"
+            " AND held_since IS NULL ORDER BY batch_id"
         ),
         {"s": source, "r": run_id},
     ).all()
     return [ProblemBatch(r.batch_id, r.status, r.source_ref, r.error_summary, r.report_path) for r in rows]
+
+
+class IndicatorState(NamedTuple):
+    """Where one Fingertips unit (indicator x area type x parent, named by its own all_data URL) stands: the
+    content hash now in core (None if never loaded) and, when its latest decisive attempt was a quarantine,
+    that attempt (the indicator is held until its content changes)."""
+
+    loaded_content: str | None
+    held: HeldIndicator | None
+
+
+class HeldIndicator(NamedTuple):
+    """An indicator held in quarantine: since when, the content that was quarantined, why and the report."""
+
+    indicator_id: int | None
+    source_ref: str
+    batch_id: int
+    since: datetime
+    content_sha256: str | None
+    error_summary: str | None
+    report_path: str | None
+
+
+_DECISIVE = "status IN ('loaded', 'unchanged', 'quarantined') AND content_sha256 IS NOT NULL"
+
+
+def _held(row: Any) -> HeldIndicator:
+    return HeldIndicator(
+        None if row.indicator_id is None else int(row.indicator_id),
+        row.source_ref,
+        int(row.batch_id),
+        row.since,
+        row.content_sha256,
+        row.error_summary,
+        row.report_path,
+    )
+
+
+def indicator_state(conn: Connection, source: str, source_ref: str) -> IndicatorState:
+    """The content of ``source_ref`` now loaded, and whether its latest decisive attempt left it quarantined."""
+    loaded = conn.execute(
+        text(
+            "SELECT content_sha256 FROM audit.load_batch WHERE source = :s AND source_ref = :r"
+            " AND status IN ('loaded', 'unchanged') AND content_sha256 IS NOT NULL ORDER BY batch_id DESC LIMIT 1"
+        ),
+        {"s": source, "r": source_ref},
+    ).first()
+    latest = conn.execute(
+        text(
+            "SELECT indicator_id, source_ref, batch_id, status, coalesce(held_since, started_at) AS since,"
+            " content_sha256, error_summary, report_path FROM audit.load_batch"
+            f" WHERE source = :s AND source_ref = :r AND {_DECISIVE} ORDER BY batch_id DESC LIMIT 1"
+        ),
+        {"s": source, "r": source_ref},
+    ).first()
+    held = _held(latest) if latest is not None and latest.status == "quarantined" else None
+    return IndicatorState(None if loaded is None else loaded[0], held)
+
+
+def held_indicators(conn: Connection, source: str) -> list[HeldIndicator]:
+    """Every unit of ``source`` whose latest decisive attempt was a quarantine, by indicator id."""
+    rows = conn.execute(
+        text(
+            "SELECT indicator_id, source_ref, batch_id, since, content_sha256, error_summary, report_path FROM ("
+            " SELECT indicator_id, source_ref, batch_id, status, coalesce(held_since, started_at) AS since,"
+            " content_sha256, error_summary, report_path,"
+            " row_number() OVER (PARTITION BY source_ref ORDER BY batch_id DESC) AS rn"
+            f" FROM audit.load_batch WHERE source = :s AND indicator_id IS NOT NULL AND {_DECISIVE}) latest"
+            " WHERE rn = 1 AND status = 'quarantined' ORDER BY indicator_id, source_ref"
+        ),
+        {"s": source},
+    ).all()
+    return [_held(r) for r in rows]
 
 
 #: The tables whose sizes say what a run left in the warehouse.

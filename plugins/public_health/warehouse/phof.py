@@ -156,6 +156,30 @@ def load_indicator_values(
     return counts
 
 
+def record_loaded_upload(conn: Connection, indicator_id: int, upload: datetime | None) -> None:
+    """Core holds ``indicator_id``'s data as of Fingertips upload ``upload`` (its content was found already
+    loaded). Only ever called for an indicator whose data is in core: a quarantined or failed indicator keeps
+    its older date, so it stays due."""
+    conn.execute(
+        text(
+            "UPDATE core.dim_indicator SET loaded_data_upload = :u, updated_at = :t WHERE indicator_id = :i"
+            " AND loaded_data_upload IS DISTINCT FROM :u"
+        ),
+        {"u": upload, "t": now(), "i": indicator_id},
+    )
+
+
+def loaded_uploads(conn: Connection, indicator_ids: Sequence[int]) -> dict[int, datetime | None]:
+    """``loaded_data_upload`` of each of ``indicator_ids`` that core.dim_indicator knows."""
+    rows = conn.execute(
+        text("SELECT indicator_id, loaded_data_upload FROM core.dim_indicator WHERE indicator_id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        ),
+        {"ids": [int(i) for i in indicator_ids]},
+    ).all()
+    return {int(r.indicator_id): r.loaded_data_upload for r in rows}
+
+
 # Dimensions -------------------------------------------------------------------------------------
 
 
