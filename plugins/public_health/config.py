@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from public_health.periods import FinancialQuarter
@@ -49,6 +59,74 @@ class ConfigError(ValueError):
     """A configuration file is missing, unreadable or invalid. The message names file and key."""
 
 
+#: The live Fingertips API's host. Data loaded from any other host (the offline stub on 127.0.0.1, a
+#: test server) is not a published figure; reports compare their load batches' URLs with this.
+LIVE_FINGERTIPS_HOST = "fingertips.phe.org.uk"
+
+
+def is_live_fingertips_url(url: str | None) -> bool:
+    """Whether ``url`` is on the live Fingertips host (any scheme, port or path; subdomains too)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url or "").hostname or "").lower()
+    return host == LIVE_FINGERTIPS_HOST or host.endswith("." + LIVE_FINGERTIPS_HOST)
+
+
+@dataclass(frozen=True)
+class KnownProfile:
+    """A Fingertips profile whose id was checked against a public source."""
+
+    id: int
+    name: str
+    url_key: str   # https://fingertips.phe.org.uk/profile/<url_key>
+    source: str
+
+
+#: Fingertips profiles configuration may name (settings ``fingertips.profile_id``, an indicator set's
+#: ``profile_id``). An id not here is refused when the file loads. To add one, give where its id was
+#: verified. Both below are constants of the Fingertips code itself (ukhsa-collaboration/fingertips-open,
+#: commit 6780897): ``ProfileIds.Phof = 19`` and ``ProfileIds.SexualHealth = 45`` in
+#: PholioVisualisationWS/PholioObjects/Constants.cs, FingertipsUploadService/ProfileData/Constants.cs and
+#: IndicatorsUI/DomainObjects/Constants.cs, whose ``ProfileUrlKeys`` gives their URL keys
+#: (``public-health-outcomes-framework``, ``sexualhealth``); profile 19 is also fingertipsR's own example
+#: (ropensci/fingertipsR R/indicators.R: ``indicators(ProfileID = 19)``). PHDS_fingertips_py names neither.
+KNOWN_PROFILES: dict[int, KnownProfile] = {
+    p.id: p
+    for p in (
+        KnownProfile(
+            19, "Public Health Outcomes Framework", "public-health-outcomes-framework",
+            "ukhsa-collaboration/fingertips-open PholioVisualisationWS/PholioObjects/Constants.cs "
+            "(ProfileIds.Phof = 19), IndicatorsUI/DomainObjects/Constants.cs (ProfileUrlKeys.Phof); "
+            "ropensci/fingertipsR R/indicators.R "
+            "(indicators(ProfileID = 19))",
+        ),
+        KnownProfile(
+            45, "Sexual and Reproductive Health Profiles", "sexualhealth",
+            "ukhsa-collaboration/fingertips-open PholioVisualisationWS/PholioObjects/Constants.cs "
+            "(ProfileIds.SexualHealth = 45), IndicatorsUI/DomainObjects/Constants.cs (ProfileIds.SexualHealth = "
+            "45, ProfileUrlKeys.SexualHealth = \"sexualhealth\")",
+        ),
+    )
+}
+
+
+def _known_profile(value: Any) -> Any:
+    """A Fingertips profile id must be one of :data:`KNOWN_PROFILES` (checked when the file loads)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value not in KNOWN_PROFILES:
+        known = ", ".join(f"{p.id} ({p.name})" for p in KNOWN_PROFILES.values())
+        raise PydanticCustomError(
+            "unknown_profile",
+            "unknown Fingertips profile {value}; known profiles: {known}. A new profile goes into "
+            "KNOWN_PROFILES in plugins/public_health/config.py with where its id was verified",
+            {"value": value, "known": known},
+        )
+    return value
+
+
+#: A configuration key holding a Fingertips profile id that must be in :data:`KNOWN_PROFILES`.
+ProfileId = Annotated[int, Field(ge=1), AfterValidator(_known_profile)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -78,7 +156,15 @@ class FingertipsSettings(_Strict):
     probe_timeout_s: float = Field(gt=0, le=60)
     retry: RetrySettings
     batch_size: int = Field(ge=1, le=200)
-    profile_id: int = Field(ge=1)
+    #: The framework the performance report's "Relevant PHOF indicators" tables come from: they name it
+    #: as their source ("Public Health Outcomes Framework, Fingertips profile 19"). Which indicators are
+    #: loaded is decided by the indicator sets (an indicator set's own profile_id loads a whole profile).
+    profile_id: ProfileId
+
+    @property
+    def profile(self) -> KnownProfile:
+        """The known profile ``profile_id`` names."""
+        return KNOWN_PROFILES[self.profile_id]
     child_area_type_id: int = Field(ge=1)
     parent_area_type_id: int = Field(ge=1)
     nearest_neighbour_type_id: int = Field(ge=1)
@@ -219,8 +305,9 @@ class IndicatorSet(_Strict):
     name: str = Field(pattern=r"^[a-z0-9_]+$")
     title: str
     source: str = Field(min_length=1, description="Where the list comes from")
-    profile_id: int | None = Field(
-        default=None, description="Include every indicator of this Fingertips profile (resolved at run time)"
+    profile_id: ProfileId | None = Field(
+        default=None,
+        description="Include every indicator of this Fingertips profile (resolved at run time); one of KNOWN_PROFILES",
     )
     indicators: list[IndicatorRef] = Field(default_factory=list)
     groups: list[IndicatorGroup] = Field(default_factory=list)
@@ -335,6 +422,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         set_path = path.parent / "indicator_sets" / f"{name}.yaml"
         if not set_path.exists():
             raise ConfigError(f"{_rel(path)}: indicator_sets: no file {_rel(set_path)} for set {name!r}")
+        # Validate each set now (an unknown profile, a misspelt key), not when the nightly refresh reads it.
+        load_indicator_set(name, path.parent)
     return settings
 
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import re
 import shutil
 import time
 from pathlib import Path
@@ -34,7 +36,9 @@ def loaded(tmp_path_factory, airflow_db):
     settings["fingertips"]["retry"].update(max_attempts=2, backoff_initial_s=0.05, backoff_max_s=0.1)
     (cfg / "settings.yaml").write_text(yaml.safe_dump(settings))
     build_sample_drive(root / "drive", clock=time.time())
-    server = StubServer(default_demo_dataset()).start()
+    # Twelve periods (2012 to 2023 for a calendar-year indicator) rather than the demo's six: the
+    # warehouse then holds PHOF periods on both sides of the 2017-18 Q2 report's end (30 Sep 2017).
+    server = StubServer(dataclasses.replace(default_demo_dataset(), n_periods=12)).start()
     url = f"duckdb:///{root / 'warehouse.duckdb'}"
     with pytest.MonkeyPatch.context() as mp:
         for k, v in {"PH_CONFIG_DIR": str(cfg), "PH_DATA_DIR": str(root / "data"), "PH_OUTPUT_DIR": str(root / "out"),
@@ -157,3 +161,105 @@ def test_quarter_without_data_is_refused(built):
         assemble(engine, load_settings(Path(built["root"] / "config" / "settings.yaml"), env={}),
                  FinancialQuarter.parse("2015-16-Q1"))
     engine.dispose()
+
+
+# PHOF as of the quarter, its source and extraction date, and the demonstration-data notice ---------
+
+QUARTER_END = FinancialQuarter.parse(QUARTER).end       # 2017-09-30
+DEMO_NOTICE = "Demonstration data, not published figures"
+
+
+def _period_ends(url: str) -> dict[str, object]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT period_label, end_date FROM core.dim_period")).all()
+    engine.dispose()
+    return {r.period_label: r.end_date for r in rows}
+
+
+def _phof_tables(page_html: str) -> list[str]:
+    return re.findall(r'<table class="phof">.*?<div class="phof-source".*?</div>', page_html, flags=re.S)
+
+
+def _cells(row_html: str) -> list[str]:
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split())
+            for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row_html, flags=re.S)]
+
+
+def test_phof_shows_no_period_ending_after_the_quarter(built):
+    """Built from a warehouse holding PHOF periods after 30 Sep 2017: none of them is shown, in the HTML
+    or the XLSX; each value is for the latest period ending by then, the direction from the one before."""
+    from openpyxl import load_workbook
+
+    ends = _period_ends(built["url"])
+    later = {label for label, end in ends.items() if end > QUARTER_END}
+    assert later and {label for label, end in ends.items() if end <= QUARTER_END}   # both sides held
+
+    tables = _phof_tables(built["html"])
+    assert tables
+    shown = []
+    for table in tables:
+        body = table[table.index("<tbody>"): table.index("</tbody>")]
+        for row in re.findall(r"<tr>.*?</tr>", body, flags=re.S):
+            cells = _cells(row)
+            period = cells[2]
+            if period != "Not available":
+                shown.append(period)
+                assert ends[period] <= QUARTER_END, (cells[1], period)
+            previous = re.search(r"from .+ in (.+)$", cells[6])
+            if previous:
+                assert ends[previous.group(1)] <= QUARTER_END, (cells[1], previous.group(1))
+                assert ends[previous.group(1)] < ends[period]
+    assert shown, "no PHOF value shown at all: the test would prove nothing"
+
+    wb = load_workbook(built["folder"] / "report-data.xlsx")
+    headers = [c.value for c in wb["PHOF"][1]]
+    col = {h: i for i, h in enumerate(headers)}
+    rows = list(wb["PHOF"].iter_rows(min_row=2, values_only=True))
+    with_values = [r for r in rows if r[col["Period"]]]
+    assert with_values
+    for r in rows:
+        for key in ("Period", "Previous period"):
+            if r[col[key]]:
+                assert r[col[key]] not in later and ends[r[col[key]]] <= QUARTER_END, (r[col["Indicator ID"]], key)
+
+
+def test_every_phof_table_names_its_source_and_extraction_date(built):
+    engine = make_engine(built["url"])
+    with engine.connect() as conn:
+        finished = conn.execute(text(
+            "SELECT max(finished_at) FROM audit.load_batch WHERE source = 'fingertips' AND status = 'loaded'"
+        )).scalar_one()
+        sources = {r[0] for r in conn.execute(text("SELECT source FROM core.dim_indicator WHERE source IS NOT NULL"))}
+    engine.dispose()
+    tables = _phof_tables(built["html"])
+    for table in tables:
+        note = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", table[table.index('<div class="phof-source"'):])).split())
+        assert "Source: Fingertips, Public Health England/OHID: Public Health Outcomes Framework" in note
+        assert "Indicator data source:" in note and any(s in note for s in sources)
+        assert "Extracted from Fingertips:" in note and "not recorded" not in note
+        assert f"{finished.year}" in note.split("Extracted from Fingertips:")[1]
+
+
+def test_offline_build_says_demonstration_data_in_html_and_pdf(built):
+    """The stub serves on 127.0.0.1, not fingertips.phe.org.uk: the header and every PHOF table say the
+    figures are demonstration data, and so does the PDF's text (read back with pypdf)."""
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    page = built["html"]
+    header = page[page.index('<header class="report-header">'): page.index("</header>")]
+    assert DEMO_NOTICE in header
+    tables = _phof_tables(page)
+    assert tables and all(DEMO_NOTICE in t for t in tables)
+
+    reader = PdfReader(built["folder"] / "report.pdf")
+    assert DEMO_NOTICE in " ".join((reader.pages[0].extract_text() or "").split())
+    squashed = " ".join(" ".join((p.extract_text() or "").split()) for p in reader.pages)
+    assert squashed.count(DEMO_NOTICE) >= 1 + len(tables)
+
+    wb = load_workbook(built["folder"] / "report-data.xlsx")
+    headers = [c.value for c in wb["PHOF"][1]]
+    statuses = {r[headers.index("Data status")] for r in wb["PHOF"].iter_rows(min_row=2, values_only=True)}
+    assert statuses and all(s.startswith(DEMO_NOTICE) for s in statuses)
+

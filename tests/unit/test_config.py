@@ -65,3 +65,42 @@ def test_invalid_yaml_names_file(tmp_path):
     path.write_text("warehouse: [unclosed\n")
     with pytest.raises(ConfigError, match="settings.yaml: not valid YAML"):
         load_settings(path, env={})
+
+
+# Fingertips profiles: only known ones, refused when the file loads ---------------------------------
+
+
+def test_known_profiles_have_names_and_sources():
+    from public_health.config import KNOWN_PROFILES
+
+    assert KNOWN_PROFILES[19].name == "Public Health Outcomes Framework"
+    assert KNOWN_PROFILES[45].name == "Sexual and Reproductive Health Profiles"
+    for profile in KNOWN_PROFILES.values():
+        assert "fingertips-open" in profile.source and profile.url_key
+
+
+def test_settings_profile_id_names_the_report_framework():
+    s = load_settings(env={})
+    assert s.fingertips.profile_id == 19
+    assert s.fingertips.profile.name == "Public Health Outcomes Framework"
+
+
+def test_an_unknown_settings_profile_is_refused_at_load(tmp_path):
+    path = _write(tmp_path, lambda d: d["fingertips"].update(profile_id=99))
+    with pytest.raises(ConfigError, match=r"settings.yaml: fingertips\.profile_id: unknown Fingertips profile 99"
+                                          r"; known profiles: 19 \(Public Health Outcomes Framework\), 45 "):
+        load_settings(path, env={})
+
+
+def test_an_indicator_set_with_an_unknown_profile_stops_the_settings_load(tmp_path):
+    """The nightly refresh reads the sets at 2 am; a wrong profile id is found when settings load."""
+    import shutil
+
+    shutil.copytree(CONFIG_DIR / "indicator_sets", tmp_path / "indicator_sets")
+    phof = tmp_path / "indicator_sets" / "phof.yaml"
+    raw = yaml.safe_load(phof.read_text())
+    raw["profile_id"] = 1919
+    phof.write_text(yaml.safe_dump(raw))
+    path = _write(tmp_path, lambda d: None)
+    with pytest.raises(ConfigError, match=r"indicator_sets/phof\.yaml: profile_id: unknown Fingertips profile 1919"):
+        load_settings(path, env={})

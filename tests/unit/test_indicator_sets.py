@@ -171,3 +171,23 @@ def test_a_file_whose_name_key_differs_from_its_file_name_fails(tmp_path: Path) 
     _write_copy(tmp_path, "sexual_reproductive_health", mutate)
     with pytest.raises(ConfigError, match=r"sexual_reproductive_health\.yaml: name"):
         load_indicator_set("sexual_reproductive_health", config_dir=tmp_path)
+
+
+def test_an_unknown_profile_fails_naming_file_and_key(tmp_path: Path) -> None:
+    def mutate(raw: dict) -> None:
+        raw["profile_id"] = 20
+
+    _write_copy(tmp_path, "phof", mutate)
+    with pytest.raises(ConfigError) as exc:
+        load_indicator_set("phof", config_dir=tmp_path)
+    message = str(exc.value)
+    assert "phof.yaml: profile_id: unknown Fingertips profile 20" in message
+    assert "19 (Public Health Outcomes Framework)" in message and "KNOWN_PROFILES" in message
+
+
+def test_a_known_profile_other_than_phof_loads(tmp_path: Path) -> None:
+    def mutate(raw: dict) -> None:
+        raw["profile_id"] = 45   # Sexual and Reproductive Health Profiles
+
+    _write_copy(tmp_path, "sexual_reproductive_health", mutate)
+    assert load_indicator_set("sexual_reproductive_health", config_dir=tmp_path).profile_id == 45

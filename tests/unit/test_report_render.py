@@ -532,3 +532,86 @@ def test_formatting_helpers() -> None:
     ]
     assert format_datetime(datetime(2017, 11, 14, 9, 30)) == "14 November 2017, 09:30"
     assert format_datetime(datetime(2017, 11, 14, 9, 30, tzinfo=UTC)) == "14 November 2017, 09:30 UTC"
+
+
+# PHOF source, extraction date and the demonstration-data notice ------------------------------------
+
+DEMO_NOTICE = "Demonstration data, not published figures"
+EXTRACTED = datetime(2017, 11, 1, 2, 15, tzinfo=UTC)
+
+
+def demo_report_data() -> ReportData:
+    """The report above with its PHOF figures as the offline stub would leave them."""
+    import dataclasses
+
+    from public_health.reports.performance.model import PhofSource
+
+    base = report_data()
+    pages = [
+        dataclasses.replace(
+            p, phof=[dataclasses.replace(r, source="Office for National Statistics (ONS)", extracted_at=EXTRACTED)
+                     for r in p.phof])
+        for p in base.services
+    ]
+    source = PhofSource(profile="Public Health Outcomes Framework (Fingertips profile 19)", as_of=date(2017, 9, 30),
+                        extracted_at=EXTRACTED, demonstration=True, hosts=("127.0.0.1",))
+    return dataclasses.replace(base, services=pages, phof_source=source)
+
+
+def _phof_tables(html: str) -> list[str]:
+    """Each service's PHOF table with the source note under it."""
+    return re.findall(r'<table class="phof">.*?<div class="phof-source".*?</div>', html, flags=re.S)
+
+
+def test_every_phof_table_names_its_source_and_extraction_date(html: str) -> None:
+    tables = _phof_tables(html)
+    assert len(tables) == 1            # only Healthy Together lists PHOF indicators here
+    note = _text(tables[0][tables[0].index('<div class="phof-source"'):])
+    assert "Source: Fingertips, Public Health England/OHID." in note
+    assert "Extracted from Fingertips: not recorded." in note
+    assert DEMO_NOTICE not in html     # published figures (no provenance said otherwise): no notice
+
+
+def test_demonstration_data_is_said_in_the_header_and_on_every_phof_table(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    data = demo_report_data()
+    html = render_html(data)
+    header = _text(html[html.index('<header class="report-header">') : html.index("</header>")])
+    assert DEMO_NOTICE in header and "127.0.0.1" in header and "fingertips.phe.org.uk" in header
+    tables = _phof_tables(html)
+    assert len(tables) == sum(1 for p in data.services if p.phof and not p.redacted) == 1
+    for table in tables:
+        note = _text(table[table.index('<div class="phof-source"'):])
+        assert DEMO_NOTICE in note
+        assert ("Source: Fingertips, Public Health England/OHID: Public Health Outcomes Framework "
+                "(Fingertips profile 19).") in note
+        assert "Indicator data source: Office for National Statistics (ONS)." in note
+        assert "Extracted from Fingertips: 1 November 2017, 02:15 UTC." in note
+        assert "latest period ending on or before 30 Sep 2017" in note
+    # The PDF is printed from that HTML: its text says so too (pypdf reads it back).
+    path = write_pdf(data, tmp_path / "demo.pdf", html=html)
+    reader = PdfReader(path)
+    first = " ".join((reader.pages[0].extract_text() or "").split())
+    assert DEMO_NOTICE in first
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in reader.pages)
+    assert text.count(DEMO_NOTICE) >= 1 + len(tables)
+
+
+def test_xlsx_phof_sheet_says_source_extraction_and_demonstration(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(write_xlsx(demo_report_data(), tmp_path / "demo.xlsx"))
+    headers = [c.value for c in wb["PHOF"][1]]
+    col = {h: i for i, h in enumerate(headers)}
+    rows = list(wb["PHOF"].iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 3
+    for row in rows:
+        assert row[col["Data source"]] == "Office for National Statistics (ONS)"
+        assert row[col["Published by"]] == ("Fingertips, Public Health England/OHID: Public Health Outcomes "
+                                            "Framework (Fingertips profile 19)")
+        assert row[col["Extracted"]] == datetime(2017, 11, 1, 2, 15)
+        assert row[col["Data status"]].startswith(DEMO_NOTICE)
+    published = load_workbook(write_xlsx(report_data(), tmp_path / "published.xlsx"))
+    statuses = {r[col["Data status"]] for r in published["PHOF"].iter_rows(min_row=2, values_only=True)}
+    assert statuses == {"Published figures"}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, text
+from sqlalchemy import BigInteger, Date, Integer, String, bindparam, text
 from sqlalchemy.engine import Connection
 
 from public_health.periods import FinancialQuarter
@@ -215,6 +215,10 @@ class PhofTrendPoint:
     lower_ci_95: float | None
     upper_ci_95: float | None
     england_value: float | None
+    #: The last day the period covers (core.dim_period.end_date).
+    period_end: date | None = None
+    #: audit.load_batch that last changed the value.
+    batch_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -227,26 +231,41 @@ class IndicatorValue:
     value: float | None
     lower_ci_95: float | None
     upper_ci_95: float | None
+    #: audit.load_batch that last changed the value (None where the query does not ask for it).
+    batch_id: int | None = None
 
 
-_PHOF_TREND = text(
+_TREND_COLUMNS = (
     "SELECT indicator_id, phof_code, indicator_name, unit, polarity_code, sex, period_label, period_sort_key,"
-    " value, lower_ci_95, upper_ci_95, england_value FROM mart.phof_trend"
+    " value, lower_ci_95, upper_ci_95, england_value, period_end, batch_id FROM mart.phof_trend"
     " WHERE area_code = :area AND indicator_id IN :ids AND category_type = ''"
-    " ORDER BY indicator_id, sex, period_sort_key"
+)
+_PHOF_TREND = text(
+    _TREND_COLUMNS + " ORDER BY indicator_id, sex, period_sort_key"
 ).bindparams(bindparam("ids", expanding=True, type_=Integer))
+_PHOF_TREND_ENDING_BY = text(
+    _TREND_COLUMNS + " AND period_end <= :ending_by ORDER BY indicator_id, sex, period_sort_key"
+).bindparams(bindparam("ids", expanding=True, type_=Integer), bindparam("ending_by", type_=Date))
 
 
-def phof_trend(conn: Connection, area_code: str, indicator_ids: Sequence[int]) -> list[PhofTrendPoint]:
-    """The area's time series of each indicator, by indicator, sex and period (oldest first)."""
+def phof_trend(
+    conn: Connection, area_code: str, indicator_ids: Sequence[int], *, ending_by: date | None = None
+) -> list[PhofTrendPoint]:
+    """The area's time series of each indicator, by indicator, sex and period (oldest first); with
+    ``ending_by``, only the periods that end on or before that day (core.dim_period.end_date), so a
+    report for a past quarter sees what had been published for periods up to its end."""
     if not indicator_ids:
         return []
-    rows = conn.execute(_PHOF_TREND, {"area": area_code, "ids": [int(i) for i in indicator_ids]})
+    params: dict[str, Any] = {"area": area_code, "ids": [int(i) for i in indicator_ids]}
+    if ending_by is None:
+        rows = conn.execute(_PHOF_TREND, params)
+    else:
+        rows = conn.execute(_PHOF_TREND_ENDING_BY, {**params, "ending_by": ending_by})
     return [PhofTrendPoint(**r._mapping) for r in rows]
 
 
 _INDICATOR_VALUES = text(
-    "SELECT indicator_id, sex, period_label, value, lower_ci_95, upper_ci_95 FROM core.fact_indicator_value"
+    "SELECT indicator_id, sex, period_label, value, lower_ci_95, upper_ci_95, batch_id FROM core.fact_indicator_value"
     " WHERE area_code = :area AND indicator_id IN :ids AND category_type = ''"
 ).bindparams(bindparam("ids", expanding=True, type_=Integer))
 
@@ -272,6 +291,54 @@ def indicator_value(conn: Connection, indicator_id: int, area_code: str, period_
     alphabetically when there are several; None when there is none."""
     row = conn.execute(_INDICATOR_VALUE, {"id": indicator_id, "area": area_code, "period": period_label}).first()
     return None if row is None else IndicatorValue(**row._mapping)
+
+
+@dataclass(frozen=True)
+class IndicatorDetail:
+    """An indicator's published metadata (core.dim_indicator)."""
+
+    indicator_id: int
+    phof_code: str | None
+    name: str
+    unit: str | None
+    source: str | None          # the data source as Fingertips publishes it
+
+
+_INDICATOR_DETAILS = text(
+    "SELECT indicator_id, phof_code, name, unit, source FROM core.dim_indicator WHERE indicator_id IN :ids"
+).bindparams(bindparam("ids", expanding=True, type_=Integer))
+
+
+def indicator_details(conn: Connection, indicator_ids: Sequence[int]) -> dict[int, IndicatorDetail]:
+    """Each indicator's metadata by id; an id core.dim_indicator does not hold is left out."""
+    if not indicator_ids:
+        return {}
+    rows = conn.execute(_INDICATOR_DETAILS, {"ids": sorted({int(i) for i in indicator_ids})})
+    return {int(r.indicator_id): IndicatorDetail(**r._mapping) for r in rows}
+
+
+@dataclass(frozen=True)
+class LoadBatchInfo:
+    """Where and when a load batch got its data (audit.load_batch)."""
+
+    batch_id: int
+    source: str                 # fingertips, provider_return
+    source_ref: str             # the URL (or file) the data came from
+    finished_at: datetime | None
+
+
+_LOAD_BATCHES = text(
+    "SELECT batch_id, source, source_ref, finished_at FROM audit.load_batch WHERE batch_id IN :ids ORDER BY batch_id"
+).bindparams(bindparam("ids", expanding=True, type_=BigInteger))
+
+
+def load_batches(conn: Connection, batch_ids: Iterable[int]) -> list[LoadBatchInfo]:
+    """The audit.load_batch rows of ``batch_ids`` (those it holds), oldest first."""
+    ids = sorted({int(b) for b in batch_ids})
+    if not ids:
+        return []
+    return [LoadBatchInfo(int(r.batch_id), r.source, r.source_ref, r.finished_at)
+            for r in conn.execute(_LOAD_BATCHES, {"ids": ids})]
 
 
 _AREA_NAME = text("SELECT area_name FROM core.dim_area WHERE area_code = :area")

@@ -46,8 +46,9 @@ def content_hash(data: ReportData) -> str:
     """sha256 of everything the report shows except when it was generated.
 
     Quarters are hashed as their labels, and the cover line as the field ``quarter_label`` the model
-    once had (``quarter.title`` now), so a report's hash is the one it had when quarters were strings
-    and builds recorded before the change compare equal."""
+    once had (``quarter.title`` now). The PHOF rows' data source and extraction time and the report's
+    ``phof_source`` (profile, as-of date, extraction time, demonstration flag) are part of what it shows,
+    so builds recorded before they were added hash differently from a rebuild of the same quarter."""
     payload = _plain(data)
     payload.pop("generated_at", None)
     payload["quarter_label"] = data.quarter.title

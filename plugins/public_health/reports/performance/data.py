@@ -7,21 +7,35 @@ The figures come from the named queries of :mod:`public_health.warehouse.reports
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from public_health.config import Settings, config_dir, load_indicator_set
+from public_health.config import Settings, config_dir, is_live_fingertips_url, load_indicator_set
 from public_health.periods import FinancialQuarter
 from public_health.reports import require_quarter
 from public_health.warehouse import reports as queries
 
-from .model import Action, Comment, DataWarning, KpiCell, KpiRow, PhofRow, Rating, ReportData, ServicePage
+from .model import (
+    Action,
+    Comment,
+    DataWarning,
+    KpiCell,
+    KpiRow,
+    PhofRow,
+    PhofSource,
+    Rating,
+    ReportData,
+    ServicePage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,26 +79,64 @@ def _service_indicator_ids(services: dict[str, Any]) -> dict[str, list[int]]:
     return ids
 
 
-def _phof_rows(conn: Connection, area: str, england: str, indicator_ids: list[int]) -> list[PhofRow]:
+@dataclass(frozen=True)
+class _PhofQuery:
+    """What a service's PHOF table asks of the warehouse."""
+
+    area: str
+    england: str
+    as_of: date                 # periods ending on or before this day (the quarter's end)
+    indicator_ids: tuple[int, ...]
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")  # not strftime's %B: the text must not depend on the locale
+
+
+def _no_value_note(as_of: date) -> str:
+    return (f"No value loaded for a period ending on or before {as_of.day} {_MONTHS[as_of.month - 1]} "
+            f"{as_of.year}.")
+
+
+def _phof_rows(conn: Connection, query: _PhofQuery) -> list[tuple[PhofRow, frozenset[int | None]]]:
+    """Each indicator's row, with the load batches behind the figures it shows (None: a figure with no
+    recorded batch). The area's value is for the latest period ending on or before ``query.as_of``; the
+    direction of travel compares it with the period before that one; England's value is for the same
+    period. An indicator with no such period is shown without a value, saying so."""
     from public_health.stats.significance import Estimate, compare_to_benchmark
     from public_health.stats.trend import direction_of_travel
 
+    indicator_ids = list(query.indicator_ids)
     if not indicator_ids:
         return []
-    trend = queries.phof_trend(conn, area, indicator_ids)
+    trend = queries.phof_trend(conn, query.area, indicator_ids, ending_by=query.as_of)
+    details = queries.indicator_details(conn, indicator_ids)
     benchmark = {
-        (r.indicator_id, r.sex, r.period_label): r for r in queries.indicator_values(conn, england, indicator_ids)
+        (r.indicator_id, r.sex, r.period_label): r
+        for r in queries.indicator_values(conn, query.england, indicator_ids)
     }
     series: dict[int, dict[str, list[queries.PhofTrendPoint]]] = {}
     for r in trend:
         series.setdefault(r.indicator_id, {}).setdefault(r.sex, []).append(r)
-    out = []
+    out: list[tuple[PhofRow, frozenset[int | None]]] = []
     for indicator_id in indicator_ids:
+        detail = details.get(indicator_id)
         by_sex = series.get(indicator_id)
         if not by_sex:
+            if detail is not None:
+                out.append((
+                    PhofRow(
+                        indicator_id=indicator_id, phof_code=detail.phof_code, name=detail.name, unit=detail.unit,
+                        period=None, area_value=None, area_lower=None, area_upper=None, england_value=None,
+                        significance="Not compared", direction="Not available", note=_no_value_note(query.as_of),
+                        source=detail.source,
+                    ),
+                    frozenset(),
+                ))
             continue
         sex = "Persons" if "Persons" in by_sex else sorted(by_sex)[0]
-        points = by_sex[sex]
+        # Latest by the day the period ends (then the published sort key), all ending by query.as_of.
+        points = sorted(by_sex[sex], key=lambda p: (p.period_end or date.min, p.period_sort_key))
         latest, previous = points[-1], (points[-2] if len(points) > 1 else None)
         polarity = latest.polarity_code or "neither"
         eng = benchmark.get((indicator_id, sex, latest.period_label))
@@ -97,7 +149,8 @@ def _phof_rows(conn: Connection, area: str, england: str, indicator_ids: list[in
             Estimate(previous.value, previous.lower_ci_95, previous.upper_ci_95) if previous else None,
             polarity=polarity,
         )
-        out.append(
+        shown = [latest.batch_id] + ([previous.batch_id] if previous else []) + ([eng.batch_id] if eng else [])
+        out.append((
             PhofRow(
                 indicator_id=indicator_id,
                 phof_code=latest.phof_code,
@@ -112,9 +165,44 @@ def _phof_rows(conn: Connection, area: str, england: str, indicator_ids: list[in
                 direction=getattr(direction, "value", str(direction)),
                 previous_period=previous.period_label if previous else None,
                 previous_value=previous.value if previous else None,
-            )
-        )
+                source=detail.source if detail else None,
+            ),
+            frozenset(shown),
+        ))
     return out
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _with_provenance(
+    conn: Connection, settings: Settings, as_of: date, rows: dict[str, list[tuple[PhofRow, frozenset[int | None]]]]
+) -> tuple[dict[str, list[PhofRow]], PhofSource]:
+    """Every page's PHOF rows with their extraction time, and the report's PHOF source: when the
+    figures were loaded, and whether all of them came from the live Fingertips API."""
+    wanted = {b for page in rows.values() for _, batches in page for b in batches}
+    found = {b.batch_id: b for b in queries.load_batches(conn, [b for b in wanted if b is not None])}
+    pages: dict[str, list[PhofRow]] = {}
+    for code, page in rows.items():
+        pages[code] = []
+        for row, batches in page:
+            times = [t for b in batches if b in found and (t := _utc(found[b].finished_at)) is not None]
+            pages[code].append(dataclasses.replace(row, extracted_at=max(times) if times else None))
+    hosts = sorted({urlsplit(b.source_ref).hostname or b.source_ref for b in found.values()})
+    live = all(b in found and is_live_fingertips_url(found[b].source_ref) for b in wanted)
+    times = [r.extracted_at for page in pages.values() for r in page if r.extracted_at is not None]
+    profile = settings.fingertips.profile
+    source = PhofSource(
+        profile=f"{profile.name} (Fingertips profile {profile.id})",
+        as_of=as_of,
+        extracted_at=max(times) if times else None,
+        demonstration=not live,
+        hosts=tuple(hosts),
+    )
+    return pages, source
 
 
 def _kpi_rows(
@@ -237,13 +325,19 @@ def assemble(
                     return_status=return_status,
                     return_file=status.file_path if status else None,
                     quarters=quarters,
-                    phof=_phof_rows(conn, area, england, indicator_ids.get(code, [])),
+                    phof=[],  # filled below, with when the figures were loaded
                     kpis=kpis,
                     comments=comments,
                     actions=actions,
                     warnings=_warnings(conn, code, quarter, status),
                 )
             )
+        phof_rows = {
+            page.code: _phof_rows(conn, _PhofQuery(area, england, quarter.end, tuple(indicator_ids.get(page.code, []))))
+            for page in pages if not page.redacted
+        }
+        phof, phof_source = _with_provenance(conn, settings, quarter.end, phof_rows)
+        pages = [dataclasses.replace(p, phof=phof[p.code]) if p.code in phof else p for p in pages]
         batches = queries.batches_used(conn, quarters, [area, england])
     return ReportData(
         quarter=quarter,
@@ -252,6 +346,7 @@ def assemble(
         generated_at=generated_at or datetime.now(UTC),
         services=pages,
         batches=batches,
+        phof_source=phof_source,
     )
 
 

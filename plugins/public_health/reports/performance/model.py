@@ -16,7 +16,9 @@ from public_health.periods import FinancialQuarter
 
 @dataclass(frozen=True)
 class PhofRow:
-    """One PHOF indicator on a service page: the home area's latest value against England."""
+    """One PHOF indicator on a service page: the home area's value for the latest period ending by the
+    report quarter's end, against England's for the same period; the direction of travel is from the
+    period before it."""
 
     indicator_id: int
     phof_code: str | None
@@ -32,6 +34,11 @@ class PhofRow:
     previous_period: str | None = None
     previous_value: float | None = None
     note: str | None = None
+    #: The indicator's data source as Fingertips publishes it (core.dim_indicator.source).
+    source: str | None = None
+    #: When the figures shown (this area's, the previous period's and England's) were loaded: the
+    #: newest finish time of the load batches that last changed them (UTC).
+    extracted_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,23 @@ class ServicePage:
 
 
 @dataclass(frozen=True)
+class PhofSource:
+    """Where the report's PHOF figures come from, for the note on every PHOF table."""
+
+    #: The framework, e.g. "Public Health Outcomes Framework (Fingertips profile 19)".
+    profile: str | None = None
+    #: Periods shown end on or before this day (the report quarter's end).
+    as_of: date | None = None
+    #: The newest finish time of the load batches behind the PHOF figures shown (UTC).
+    extracted_at: datetime | None = None
+    #: True when any figure shown was not loaded from the live Fingertips API (the offline stub, a test
+    #: server, or a load with no audit record): the report then says "demonstration data".
+    demonstration: bool = False
+    #: Hosts the shown figures were downloaded from, sorted.
+    hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ReportData:
     quarter: FinancialQuarter  # its title is the cover line: "2017/18 Quarter 2 (July to September 2017)"
     area_code: str
@@ -116,3 +140,4 @@ class ReportData:
     generated_at: datetime
     services: list[ServicePage]
     batches: list[int] = field(default_factory=list)   # audit.load_batch ids behind the figures
+    phof_source: PhofSource = field(default_factory=PhofSource)

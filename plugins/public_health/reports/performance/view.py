@@ -12,10 +12,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from public_health.config import LIVE_FINGERTIPS_HOST
 from public_health.periods import FinancialQuarter
-from public_health.reports.performance.model import KpiCell, KpiRow, PhofRow, Rating, ReportData, ServicePage
+from public_health.reports.performance.model import (
+    KpiCell,
+    KpiRow,
+    PhofRow,
+    PhofSource,
+    Rating,
+    ReportData,
+    ServicePage,
+)
 
 REPORT_TITLE = "Division of Public Health Performance Report"
+
+#: Who publishes the PHOF figures: named on every PHOF table, with the indicator's own data source.
+PHOF_PUBLISHER = "Fingertips, Public Health England/OHID"
+#: Said in the header and on every PHOF table of a report whose PHOF figures did not come from the live
+#: Fingertips API (built from the offline stub, say).
+DEMONSTRATION_NOTICE = "Demonstration data, not published figures"
 
 #: The report's own RAG definitions.
 RAG_LEGEND: tuple[tuple[str, str], ...] = (
@@ -248,6 +263,32 @@ def _phof_view(row: PhofRow) -> dict[str, Any]:
         "direction": _symbol(DIRECTION, row.direction),
         "previous": previous,
         "note": row.note,
+        "source": row.source or "",
+        "extracted": format_datetime(row.extracted_at) if row.extracted_at else "",
+    }
+
+
+def demonstration_text(source: PhofSource) -> str:
+    """Why the figures are not published ones: '' when they are."""
+    if not source.demonstration:
+        return ""
+    where = ", ".join(source.hosts) if source.hosts else "a source with no load record"
+    return (f"{DEMONSTRATION_NOTICE}: the PHOF values were loaded from {where}, not from the live Fingertips "
+            f"API ({LIVE_FINGERTIPS_HOST}).")
+
+
+def phof_source_view(rows: list[PhofRow], source: PhofSource) -> dict[str, Any]:
+    """The source note under a PHOF table: publisher and framework, the indicators' own data sources,
+    the periods shown, when the figures were extracted, and the demonstration notice where it applies."""
+    sources = sorted({r.source.strip() for r in rows if r.source and r.source.strip()})
+    times = [r.extracted_at for r in rows if r.extracted_at is not None]
+    extracted = max(times) if times else source.extracted_at
+    return {
+        "publisher": PHOF_PUBLISHER + (f": {source.profile}" if source.profile else ""),
+        "sources": "; ".join(sources),
+        "as_of": format_date(source.as_of) if source.as_of else "",
+        "extracted": format_datetime(extracted) if extracted else "not recorded",
+        "demonstration": demonstration_text(source),
     }
 
 
@@ -269,8 +310,12 @@ def _rating_view(rating: Rating) -> dict[str, Any]:
     }
 
 
-def service_view(page: ServicePage, report_quarter: FinancialQuarter, charts: list[dict[str, Any]]) -> dict[str, Any]:
-    """One service page; ``charts`` are its KPI charts (``charts.service_charts``)."""
+def service_view(
+    page: ServicePage, report_quarter: FinancialQuarter, charts: list[dict[str, Any]],
+    phof_source: PhofSource | None = None,
+) -> dict[str, Any]:
+    """One service page; ``charts`` are its KPI charts (``charts.service_charts``); ``phof_source``
+    where the report's PHOF figures come from (for the note on its PHOF table)."""
     grey = "Grey" in (page.rating.final, page.rating.computed)
     return {
         "code": page.code,
@@ -284,6 +329,7 @@ def service_view(page: ServicePage, report_quarter: FinancialQuarter, charts: li
         "return_file": page.return_file,
         "quarters": [{"label": column_heading(q), "current": q == report_quarter} for q in page.quarters],
         "phof": [_phof_view(r) for r in page.phof],
+        "phof_source": phof_source_view(page.phof, phof_source or PhofSource()),
         "kpi_groups": _kpi_groups(page.kpis, page.quarters),
         "charts": charts,
         "comments": [{"text": c.text, "lead": c.lead or "", "on": format_date(c.on)} for c in page.comments],

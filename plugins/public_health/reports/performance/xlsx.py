@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from public_health.periods import FinancialQuarter
-from public_health.reports.performance.model import KpiCell, ReportData, ServicePage
+from public_health.reports.performance.model import KpiCell, PhofSource, ReportData, ServicePage
 from public_health.reports.performance.view import (
     ASSESSMENT,
     MEASURES,
+    PHOF_PUBLISHER,
     REPORT_TITLE,
     RETURN_STATUS,
+    demonstration_text,
     is_number,
     missing_words,
 )
@@ -83,6 +85,10 @@ COLUMNS: dict[str, list[tuple[str, int]]] = {
         ("Previous period", 12),
         ("Previous value", 10),
         ("Note", 30),
+        ("Data source", 40),
+        ("Published by", 40),
+        ("Extracted", 17),
+        ("Data status", 36),
     ],
     "Comments": [*_SERVICE, ("Comment", 80), ("Lead", 14), ("Date", 12)],
     "Actions": [*_SERVICE, ("Action", 80), ("Action by", 12)],
@@ -150,7 +156,11 @@ def _kpi_rows(page: ServicePage) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _phof_rows(page: ServicePage) -> list[tuple[Any, ...]]:
+def _phof_rows(page: ServicePage, source: PhofSource) -> list[tuple[Any, ...]]:
+    """One row per indicator, each saying where it comes from, when it was extracted and whether the
+    figures are published ones (the demonstration notice otherwise)."""
+    publisher = PHOF_PUBLISHER + (f": {source.profile}" if source.profile else "")
+    status = demonstration_text(source) or "Published figures"
     return [
         (
             page.code,
@@ -169,12 +179,16 @@ def _phof_rows(page: ServicePage) -> list[tuple[Any, ...]]:
             p.previous_period,
             p.previous_value,
             p.note,
+            p.source,
+            publisher,
+            p.extracted_at.astimezone(UTC) if p.extracted_at and p.extracted_at.tzinfo else p.extracted_at,
+            status,
         )
         for p in page.phof
     ]
 
 
-def _page_rows(page: ServicePage) -> dict[str, list[tuple[Any, ...]]]:
+def _page_rows(page: ServicePage, source: PhofSource) -> dict[str, list[tuple[Any, ...]]]:
     """A service page's rows on every sheet but the Summary (none for a redacted page)."""
     if page.redacted:
         return {}
@@ -182,7 +196,7 @@ def _page_rows(page: ServicePage) -> dict[str, list[tuple[Any, ...]]]:
     status = RETURN_STATUS.get(page.return_status, page.return_status)
     return {
         "KPIs": _kpi_rows(page),
-        "PHOF": _phof_rows(page),
+        "PHOF": _phof_rows(page, source),
         "Comments": [(*ids, c.text, c.lead, c.on) for c in page.comments],
         "Actions": [(*ids, a.text, a.action_by) for a in page.actions],
         "Data quality": [
@@ -225,7 +239,7 @@ def write_xlsx(data: ReportData, path: Path) -> Path:
         sheets = {name: _table(book, name) for name in COLUMNS}
         for page in data.services:
             sheets["Summary"].add(_summary_row(data.quarter, page))
-            for name, rows in _page_rows(page).items():
+            for name, rows in _page_rows(page, data.phof_source).items():
                 for row in rows:
                     sheets[name].add(row)
         for sheet in sheets.values():
