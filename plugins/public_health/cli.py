@@ -57,10 +57,11 @@ def choose_fingertips_mode() -> str:
     configured and FINGERTIPS_BASE_URL already points away from the live API (e.g. at ``make stub``),
     that stub is used as it is.
     """
-    from public_health.fingertips.client import FingertipsClient, RetryPolicy, is_live_api
+    from public_health.config import is_live_fingertips_url
+    from public_health.fingertips.client import FingertipsClient, RetryPolicy
 
     settings = load_settings()
-    if settings.fingertips.offline and not is_live_api(settings.fingertips.base_url):
+    if settings.fingertips.offline and not is_live_fingertips_url(settings.fingertips.base_url):
         return "offline"
     if not settings.fingertips.offline:
         client = FingertipsClient(
@@ -74,6 +75,7 @@ def choose_fingertips_mode() -> str:
         os.environ["FINGERTIPS_OFFLINE"] = "1"
     from public_health.demo.fingertips_stub import serve_offline_stub
 
+    logging.getLogger("public_health.demo.fingertips_stub.server").setLevel(logging.ERROR)  # the CLI says it itself
     os.environ["FINGERTIPS_BASE_URL"] = serve_offline_stub()
     return "offline"
 
@@ -310,9 +312,9 @@ def cmd_up_info(_args: argparse.Namespace) -> int:
     )
     fingertips = load_settings().fingertips
     if fingertips.offline:
-        from public_health.fingertips.client import is_live_api
+        from public_health.config import is_live_fingertips_url
 
-        if is_live_api(fingertips.base_url):
+        if is_live_fingertips_url(fingertips.base_url):
             say(f"FINGERTIPS_OFFLINE is set but FINGERTIPS_BASE_URL is the live API ({fingertips.base_url}): "
                 "Fingertips DAG runs will fail until it points at a stub (`make stub`; `make up` starts one).")
         else:

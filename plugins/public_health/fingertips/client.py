@@ -59,9 +59,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
+
+from public_health.config import is_live_fingertips_url
 
 if TYPE_CHECKING:
     from public_health.config import FingertipsSettings
@@ -71,16 +73,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 METADATA_BATCH = 100
-# The live API's host, and where `make stub` serves the offline stub of the API.
-LIVE_API_HOST = "fingertips.phe.org.uk"
+# Where `make stub` serves the offline stub of the API (the live host is config.LIVE_FINGERTIPS_HOST).
 STUB_BASE_URL = "http://127.0.0.1:8999/api"
 _CHUNK = 1024 * 1024
-
-
-def is_live_api(base_url: str) -> bool:
-    """Whether ``base_url`` is the live Fingertips API (its host, any scheme or path), not a stub."""
-    host = (urlsplit(base_url).hostname or "").lower()
-    return host == LIVE_API_HOST or host.endswith("." + LIVE_API_HOST)
 
 
 class FingertipsError(RuntimeError):
@@ -216,7 +211,7 @@ class FingertipsClient:
         offline run start one too). Offline with the base URL still on the live API is a contradiction, refused
         with a :class:`~public_health.config.ConfigError` saying what to do.
         """
-        if fs.offline and is_live_api(fs.base_url):
+        if fs.offline and is_live_fingertips_url(fs.base_url):
             from public_health.config import ConfigError
 
             raise ConfigError(
