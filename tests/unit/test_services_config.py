@@ -72,7 +72,7 @@ def test_healthy_together_new_baby_review_2017_18_q2():
 def test_redacted_service_is_present_and_marked():
     tp = load_service("substance_misuse_turning_point")
     assert tp.redacted is True
-    assert tp.contents_rag == "Redacted"
+    assert tp.contents_rag == "Redacted" and tp.reference_rag == "Redacted"
     assert tp.page_in_reference == 48
     assert tp.kpis == [] and tp.provider is None
 
@@ -141,3 +141,57 @@ def test_a_bad_tracking_window_is_named(tmp_path, window, message):
     _edit(path, lambda d: d.update(window))
     with pytest.raises(ServiceConfigError, match=re.escape(message)):
         load_services(config_dir=tmp_path)
+
+
+def test_every_service_has_its_published_ratings():
+    for code, service in load_services().items():
+        if service.performance_report:
+            assert service.reference_rag and service.contents_rag, code
+
+
+def test_nhs_health_checks_compare_like_with_like():
+    """The within-year series is cumulative (Q2 target 8,045); the 5 year series runs from 2013-14 (72,404)."""
+    nhc = load_service("nhs_health_checks")
+    year, running = nhc.kpi("nhc_checks"), nhc.kpi("nhc_checks_running")
+    assert (year.target_kind, year.running_from) == ("cumulative", None)
+    assert (running.target_kind, running.running_from.label) == ("running", "2013-14-Q1")
+    q2 = "2017-18-Q2"
+    assert nhc.figure("nhc_checks", q2, "target").value == 8045
+    assert nhc.figure("nhc_checks", q2, "actual").value == 1806
+    assert nhc.figure("nhc_checks", q2, "actual_to_date") is None
+    assert nhc.figure("nhc_checks_running", q2, "target").value == 72404
+    assert nhc.figure("nhc_checks_running", q2, "actual_to_date").value == 55834  # the report's slip, as printed
+
+
+def test_kpis_without_a_target_are_information_only():
+    for code, service in load_services().items():
+        if not service.performance_report:
+            continue
+        for kpi in service.kpis:
+            if kpi.target_kind == "none":
+                assert kpi.information_only, (code, kpi.code)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["kpis"][4].update(target_kind="running"), "running_from: required for target_kind 'running'"),
+        (lambda d: d["kpis"][4].update(running_from="2013-14-Q1"), "running_from: only for target_kind 'running'"),
+        (lambda d: d["kpis"][4].update(target_kind="running", running_from="2013-15-Q1"), "kpis.4.running_from"),
+        (lambda d: d["reference_figures"][0].update(line=0), "reference_figures.0.line"),
+        (lambda d: d["reference_comments"][0].update(line=-3), "reference_comments.0.line"),
+    ],
+    ids=["running-without-start", "start-without-running", "bad-start", "figure-line-0", "comment-line-negative"],
+)
+def test_running_kpis_and_lines_are_validated(tmp_path, change, message):
+    path = _copy(tmp_path)
+    _edit(path, change)
+    with pytest.raises(ServiceConfigError, match=re.escape(message)):
+        load_services(config_dir=tmp_path)
+
+
+def test_a_running_kpi_loads(tmp_path):
+    path = _copy(tmp_path)
+    _edit(path, lambda d: d["kpis"][4].update(target_kind="running", running_from="2013-14-Q1"))
+    kpi = load_services(config_dir=tmp_path)["healthy_together"].kpis[4]
+    assert kpi.target_kind == "running" and kpi.running_from.label == "2013-14-Q1"

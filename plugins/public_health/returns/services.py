@@ -30,7 +30,13 @@ DEFAULTS_FILE = "_defaults.yaml"
 
 Unit = Literal["count", "percent", "rate", "score", "currency", "days"]
 Polarity = Literal["high_is_good", "low_is_good", "neither"]
-TargetKind = Literal["none", "per_quarter", "cumulative", "annual", "half_yearly"]
+#: How a KPI is assessed against its target (the assessment itself is ``stats.rag``):
+#: ``per_quarter`` the quarter's actual vs the quarter's target; ``cumulative`` within the financial
+#: year, the actual to date vs the target to date (quarter ``target`` figures hold the cumulative
+#: target, else ``targets[year]`` pro rata); ``running`` a multi-year running total since
+#: ``running_from`` vs the running target to date (quarter ``target`` figures hold it);
+#: ``half_yearly``; ``annual`` (assessed in Q4); ``none``, no target.
+TargetKind = Literal["none", "per_quarter", "cumulative", "running", "annual", "half_yearly"]
 Frequency = Literal["quarterly", "half_yearly", "annual"]
 Measure = Literal["target", "actual", "actual_to_date", "numerator", "denominator"]
 Rag = Literal["Red", "Amber", "Green", "Grey"]
@@ -87,9 +93,27 @@ class Kpi(_Strict):
     targets: dict[str, float] = Field(default_factory=dict, description="Per financial year, e.g. 2017-18")
     numerator_kpi: str | None = Field(default=None, pattern=CODE_PATTERN)
     denominator_kpi: str | None = Field(default=None, pattern=CODE_PATTERN)
+    #: Which figure of ``numerator_kpi`` / ``denominator_kpi`` the percentage divides, when not the one with the
+    #: percentage's own measure: e.g. ``actual_to_date`` for a count printed only as a to date, ``target`` for a
+    #: population held as a year's target (a quarter without its own target then uses its year column's).
+    numerator_measure: Measure | None = None
+    denominator_measure: Measure | None = None
+    #: For a percentage whose denominator is not printed but is a population that stays the same through a
+    #: financial year (e.g. the city's primary schools): the checks compare the denominators its percentages imply.
+    #: Needs ``numerator_kpi`` and no ``denominator_kpi``.
+    fixed_denominator: bool = False
+    #: A count that is a part of another count KPI of the service (high risks of all risks reported). Parts of one
+    #: whole must not overlap: together they cannot exceed it.
+    part_of: str | None = Field(default=None, pattern=CODE_PATTERN)
+    #: A count of activity that cannot happen without this other count KPI's (delegates need training sessions):
+    #: it cannot be positive in a period where that one is 0.
+    base_kpi: str | None = Field(default=None, pattern=CODE_PATTERN)
     score_scale: tuple[float, float] | None = None
     decimals: int = Field(default=0, ge=0, le=4)
     information_only: bool = False
+    #: For ``target_kind: running``: the quarter the running total starts (e.g. 2013-14-Q1 for a
+    #: five-year programme that began in April 2013). Required for running KPIs, refused otherwise.
+    running_from: QuarterLabel | None = None
     note: str | None = None
 
     @field_validator("target")
@@ -114,6 +138,10 @@ class Kpi(_Strict):
     def _consistent(self) -> Kpi:
         if self.target_kind == "none" and (self.target is not None or self.targets):
             raise ValueError("target_kind is 'none' but a target is given: set target_kind or remove the target")
+        if self.target_kind == "running" and self.running_from is None:
+            raise ValueError("running_from: required for target_kind 'running' (the quarter the running total starts)")
+        if self.target_kind != "running" and self.running_from is not None:
+            raise ValueError(f"running_from: only for target_kind 'running' (target_kind is {self.target_kind!r})")
         if self.score_scale is not None:
             if self.unit != "score":
                 raise ValueError("score_scale is only for unit 'score'")
@@ -123,6 +151,15 @@ class Kpi(_Strict):
             raise ValueError("numerator_kpi names the KPI itself")
         if self.denominator_kpi is not None and self.denominator_kpi == self.code:
             raise ValueError("denominator_kpi names the KPI itself")
+        for key in ("part_of", "base_kpi"):
+            if getattr(self, key) is not None and getattr(self, key) == self.code:
+                raise ValueError(f"{key} names the KPI itself")
+        if self.numerator_measure is not None and self.numerator_kpi is None:
+            raise ValueError("numerator_measure needs numerator_kpi")
+        if self.denominator_measure is not None and self.denominator_kpi is None:
+            raise ValueError("denominator_measure needs denominator_kpi")
+        if self.fixed_denominator and (self.unit != "percent" or self.numerator_kpi is None or self.denominator_kpi):
+            raise ValueError("fixed_denominator is for a percentage with numerator_kpi and no denominator_kpi")
         return self
 
 
@@ -135,6 +172,7 @@ class ReferenceFigure(_Strict):
     value: float | None
     missing_reason: MissingReason | None = None
     note: str | None = None
+    line: int | None = Field(default=None, ge=1, description="1-based line of the reference text it is printed on")
 
     @field_validator("period")
     @classmethod
@@ -155,11 +193,13 @@ class ReferenceComment(_Strict):
     text: str = Field(min_length=1)
     lead: str | None = None
     date: str | None = Field(default=None, description="As the report writes it (e.g. 07/11/2017, Nov-17)")
+    line: int | None = Field(default=None, ge=1, description="1-based line of the reference text its words start on")
 
 
 class ReferenceAction(_Strict):
     text: str = Field(min_length=1)
     action_by: str | None = Field(default=None, description="As the report writes it")
+    line: int | None = Field(default=None, ge=1, description="1-based line of the reference text its words start on")
 
 
 class Service(_Strict):
@@ -186,7 +226,9 @@ class Service(_Strict):
     reference_figures: list[ReferenceFigure] = Field(default_factory=list)
     reference_comments: list[ReferenceComment] = Field(default_factory=list)
     reference_actions: list[ReferenceAction] = Field(default_factory=list)
-    reference_rag: Rag | None = Field(default=None, description="Overall progress rating on the service's page")
+    reference_rag: Rag | Literal["Redacted"] | None = Field(
+        default=None, description="Overall progress rating on the service's page ('Redacted' when the page is withheld)"
+    )
     contents_rag: Rag | Literal["Redacted"] | None = Field(
         default=None, description="Summary RAG the contents page shows for the service"
     )
@@ -229,6 +271,14 @@ class Service(_Strict):
                     raise ValueError(f"kpis.{i}.{key}: {ref!r} is not a KPI of this service")
                 if by_code[ref].unit != "count":
                     raise ValueError(f"kpis.{i}.{key}: {ref!r} must have unit 'count' (has {by_code[ref].unit!r})")
+            for key in ("part_of", "base_kpi"):
+                ref = getattr(kpi, key)
+                if ref is None:
+                    continue
+                if ref not in by_code:
+                    raise ValueError(f"kpis.{i}.{key}: {ref!r} is not a KPI of this service")
+                if kpi.unit != "count" or by_code[ref].unit != "count":
+                    raise ValueError(f"kpis.{i}.{key}: both {kpi.code!r} and {ref!r} must have unit 'count'")
         seen: set[tuple[str, str, str]] = set()
         for i, fig in enumerate(self.reference_figures):
             if fig.kpi not in by_code:
