@@ -53,8 +53,16 @@ def _cron(timetable):
     return inner if getattr(inner, "expression", None) else None
 
 
+#: DAGs that only run when someone triggers them (schedule=None): no time-based schedule to check.
+ON_DEMAND = {"kpi_history_import"}
+
+
 def test_schedules_are_time_zone_aware(dagbag):
     for dag_id, dag in dagbag.dags.items():
+        if dag_id in ON_DEMAND:
+            assert type(dag.timetable).__name__ == "NullTimetable", f"{dag_id} is on demand but has a schedule"
+            assert dag.start_date.tzinfo is not None
+            continue
         cron = _cron(dag.timetable)
         assert cron is not None, f"{dag_id} has no time-based schedule"
         assert str(cron.timezone) == "Europe/London", f"{dag_id}: {cron.timezone!r}"
@@ -117,7 +125,15 @@ def test_bcf_return_dag_shape(dagbag):
     assert _cron(dag.timetable).expression == "0 7 20 2,5,8,11 *"
 
 
-@pytest.mark.parametrize("dag_id", ["fingertips_refresh", "provider_returns"])
+def test_kpi_history_import_dag_shape(dagbag):
+    dag = dagbag.dags["kpi_history_import"]
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert set(dag.params.keys()) == {"file", "as_of"}
+    assert {"sync_config", "choose_as_of", "import_file", "watcher"} <= set(dag.task_ids)
+    assert dag.get_task("import_file").pool == "warehouse"
+
+
+@pytest.mark.parametrize("dag_id", ["fingertips_refresh", "provider_returns", "kpi_history_import"])
 def test_a_failed_task_fails_the_run(dagbag, dag_id):
     """Issue 10: the watcher (trigger_rule one_failed, raising) is downstream of every other task, so a summary
     that runs with all_done can never turn a failed run green."""

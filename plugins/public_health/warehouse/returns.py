@@ -30,6 +30,7 @@ KPI_SPEC: list[tuple[str, str]] = [
     ("source_file", "VARCHAR"),
     ("source_cell", "VARCHAR"),
     ("raw_value", "VARCHAR"),
+    ("note", "VARCHAR"),   # from a KPI history import; a return's figures have none
 ]
 KPI_VALUES = FactTable("core.fact_kpi_value", "core.fact_kpi_value_history", KPI_SPEC, KPI_KEY)
 
@@ -232,6 +233,7 @@ def kpi_table(frame: pd.DataFrame, source_file: str) -> pa.Table:
             "source_file": pd.array([source_file] * len(frame), dtype="string"),
             "source_cell": pd.array(list(frame.index), dtype="string"),
             "raw_value": frame["raw"].astype("string"),
+            "note": pd.array([None] * len(frame), dtype="string"),
         }
     )
     return pa.Table.from_pandas(out, preserve_index=False)
