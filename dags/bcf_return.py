@@ -19,8 +19,10 @@ return); a metric whose actual is missing carries a visible gap note saying why,
 
 Param `quarter` (e.g. `2016-17-Q2`; empty: the last quarter that has ended).
 Outputs under `output/bcf/<YYYY-YY>-Q<n>/`: `bcf-return.xlsx` (Cover with sign-off, Metrics, National
-Conditions, Narrative; input cells yellow and unlocked, calculated cells locked), `board-summary.html`
-and `board-summary.pdf` (one page). Each build is recorded in `audit.report_build`.
+Conditions, Narrative, and where the year's papers give them NEA plan (the CCG rows as printed) and P4P and
+risk share; input cells yellow and unlocked, calculated cells locked), `board-summary.html` and
+`board-summary.pdf` (one page; every figure from the HWB papers cites its paper and line, per
+`config/bcf/papers.yaml`). Each build is recorded in `audit.report_build`.
 """
 
 _cfg = _settings()

@@ -64,7 +64,13 @@ def test_config_holds_the_papers_ccg_plans(y1617):
     assert ccg_totals == [49548, 50422, 50524, 50019]
     assert sum(ccg_totals) == 200513
     assert nea.published_hwb_plan == HWB_PLAN
-    assert y1617.cost_per_admission == 1490
+    assert y1617.cost_per_admission.value == 1490
+    # Each CCG's printed quarters add up to its printed 'Total (Q1 - Q4)', mapped and unmapped.
+    for ccg in nea.ccgs:
+        assert sum(ccg.quarterly_plan) == ccg.plan_total.value
+        assert abs(sum(ccg.published_hwb_plan) - ccg.hwb_plan_total.value) <= 1, ccg.name
+    assert [t.value for t in nea.ccg_plan_totals] == [49548, 50422, 50524, 50019]
+    assert nea.ccg_plan_total.value == 200513
 
 
 def test_apportion_nea_reproduces_hwb_plan_within_share_rounding(y1617):
@@ -119,7 +125,7 @@ def test_apportion_nea_is_sum_of_plan_times_share():
 
 def test_reduction_plan_after_reduction_and_risk_share(y1617):
     nea = y1617.nea_plan
-    reduction = planned_reduction(nea.published_hwb_plan, reduction=nea.planned_reduction)
+    reduction = planned_reduction(nea.published_hwb_plan, reduction=nea.reduction_values)
     assert reduction == REDUCTION
     assert sum(reduction) == REDUCTION_TOTAL
 
@@ -127,12 +133,17 @@ def test_reduction_plan_after_reduction_and_risk_share(y1617):
     assert after == AFTER
     assert sum(after) == AFTER_TOTAL
     # The NEA metric's plan in the config is the same plan after reduction.
-    assert list(y1617.metric("non_elective_admissions").plan.values()) == AFTER
+    assert list(y1617.metric("non_elective_admissions").plan_values.values()) == AFTER
+    assert nea.after_reduction_total.value == AFTER_TOTAL
 
-    values = [risk_share_value(r, y1617.cost_per_admission) for r in reduction]
+    cost = y1617.cost_per_admission.value
+    values = [risk_share_value(r, cost) for r in reduction]
     assert values == RISK_SHARE
-    assert risk_share_value(REDUCTION_TOTAL, y1617.cost_per_admission) == RISK_SHARE_TOTAL
+    assert risk_share_value(REDUCTION_TOTAL, cost) == RISK_SHARE_TOTAL
     assert sum(values) == RISK_SHARE_TOTAL
+    # ... and the template prints the same risk share.
+    assert [v.value for v in nea.risk_share.value] == RISK_SHARE
+    assert nea.risk_share.value_total.value == RISK_SHARE_TOTAL
 
     pcts = [f"{reduction_pct(p, r):.2f}%" for p, r in zip(HWB_PLAN, reduction, strict=True)]
     assert pcts == REDUCTION_PCT
@@ -228,6 +239,47 @@ def test_pay_for_performance_proportional_capped_and_floored():
 # --- configuration -------------------------------------------------------------------------------
 
 
+def test_a_count_metric_cannot_be_named_per_100000(tmp_path):
+    text = (CONFIG_DIR / "bcf" / "2016-17.yaml").read_text(encoding="utf-8")
+    old = "name: Total non-elective admissions into hospital (general and acute), Leicestershire HWB residents"
+    assert old in text
+    bad = text.replace(old, "name: Total non-elective admissions into hospital (general and acute) per 100,000 population")
+    with pytest.raises(ConfigError, match=r"metrics\.3: Value error, a metric counted in admissions"):
+        load_bcf_year("2016-17", _copy_config(tmp_path, bad))
+
+
+def test_conditions_need_an_answer_or_a_reason(tmp_path):
+    from public_health.reports.bcf.config import load_conditions
+
+    (tmp_path / "bcf").mkdir()
+    text = (CONFIG_DIR / "bcf" / "2015-16.conditions.yaml").read_text(encoding="utf-8")
+    (tmp_path / "bcf" / "2015-16.conditions.yaml").write_text(text.replace("unanswered: >-", "reason: >-"))
+    with pytest.raises(ConfigError, match="reason: unknown key"):
+        load_conditions("2015-16", tmp_path)
+    start = text.index("unanswered: >-")
+    (tmp_path / "bcf" / "2015-16.conditions.yaml").write_text(text[:start] + text[text.index("conditions:"):])
+    with pytest.raises(ConfigError, match=r"have no answer: answer them or say why in `unanswered`"):
+        load_conditions("2015-16", tmp_path)
+    bad = (CONFIG_DIR / "bcf" / "2016-17.conditions.yaml").read_text(encoding="utf-8").replace(
+        'answer: {text: "Yes", line: 2620}', 'answer: {text: "Maybe", line: 2620}')
+    (tmp_path / "bcf" / "2016-17.conditions.yaml").write_text(bad)
+    with pytest.raises(ConfigError, match="answer must be one of"):
+        load_conditions("2016-17", tmp_path)
+
+
+def test_citations_name_the_paper_and_the_lines():
+    from public_health.reports.bcf.config import load_papers
+
+    papers = load_papers(CONFIG_DIR)
+    assert papers.cite(11074) == "Item 12, line 11074"
+    assert papers.cite(11076, 11074, 11075) == "Item 12, lines 11074-11076"
+    assert papers.cite(11057, 11058, 11059, 11060, 11074) == "Item 12, lines 11057-11060, 11074"
+    assert papers.cite(613, 2137) == "Item 5, line 613; Item 5 template, line 2137"
+    assert papers.paper_of(5000) is None
+    assert papers.legend("Item 5 template, line 2137")[0].startswith("Item 5 template = HWB 10 March 2016")
+    assert len(papers.legend("Item 5 template, line 2137")) == 1
+
+
 def test_2016_17_metrics_are_the_six_the_papers_name(y1617):
     names = {m.code: " ".join(m.name.split()) for m in y1617.metrics}
     assert len(names) == 6
@@ -239,7 +291,7 @@ def test_2016_17_metrics_are_the_six_the_papers_name(y1617):
     assert names["non_elective_admissions"].startswith("Total non-elective admissions")
     assert names["patient_experience"] == "Patient/service user experience"
     assert names["falls_admissions_65"].startswith("Emergency admissions for injuries due to falls")
-    plans = {m.code: m.plan for m in y1617.metrics}
+    plans = {m.code: m.plan_values for m in y1617.metrics}
     assert plans["residential_admissions_65"] == {"year": 630.1}
     assert plans["reablement_91_days"] == {"year": 84.2}
     assert plans["delayed_transfers_of_care"] == {"Q1": 714.0, "Q2": 699.7, "Q3": 647.7, "Q4": 662.1}
@@ -264,16 +316,16 @@ def test_2015_16_plans_are_the_templates_planned_15_16_columns():
     cfg = load_bcf_year("2015-16", CONFIG_DIR)
     assert [m.code for m in cfg.metrics] == [m.code for m in load_bcf_year("2016-17", CONFIG_DIR).metrics]
     nea = cfg.metric("non_elective_admissions")
-    assert sum(nea.plan.values()) == 56337      # sheet 5b 'Leicestershire 15/16 Plan' total
-    assert round(898 / 133952 * 100000, 1) == cfg.metric("residential_admissions_65").plan["year"]
-    assert round(491 / 599 * 100, 1) == cfg.metric("reablement_91_days").plan["year"]
-    assert round(3021 / 4856 * 100, 1) == cfg.metric("patient_experience").plan["year"]
-    assert round(2331 / 133952 * 100000, 1) == cfg.metric("falls_admissions_65").plan["year"]
+    assert sum(nea.plan_values.values()) == 56337      # sheet 5b 'Leicestershire 15/16 Plan' total
+    assert round(898 / 133952 * 100000, 1) == cfg.metric("residential_admissions_65").plan_values["year"]
+    assert round(491 / 599 * 100, 1) == cfg.metric("reablement_91_days").plan_values["year"]
+    assert round(3021 / 4856 * 100, 1) == cfg.metric("patient_experience").plan_values["year"]
+    assert round(2331 / 133952 * 100000, 1) == cfg.metric("falls_admissions_65").plan_values["year"]
     dtoc = cfg.metric("delayed_transfers_of_care")
     rate = dtoc.actual_source.rate
     printed = [4417, 4103, 5622, 5656]
     for q, numerator in enumerate(printed, start=1):
-        assert abs(numerator / rate.denominator(q) * rate.per - dtoc.plan[f"Q{q}"]) < 0.11
+        assert abs(numerator / rate.denominator(q) * rate.per - dtoc.plan_values[f"Q{q}"]) < 0.11
     # The 15/16 actuals (Q1 & Q2) and forecasts (Q3 & Q4) the template prints are exact on these populations.
     for q, (numerator, printed_rate) in enumerate([(3826, 716.2), (3747, 701.4), (3466, 648.8), (3572, 664.0)], 1):
         assert round(numerator / rate.denominator(q) * rate.per, 1) == printed_rate
@@ -282,8 +334,8 @@ def test_2015_16_plans_are_the_templates_planned_15_16_columns():
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("population: {Q1: 534195,", "population: {Q5: 534195,", "population keys must be Q1..Q4 or 'year'"),
-        ("population: {Q1: 534195,", "population: {Q1: 0,", "population must be positive"),
+        ("Q1: {value: 534195,", "Q5: {value: 534195,", "population keys must be Q1..Q4 or 'year'"),
+        ("Q1: {value: 534195,", "Q1: {value: 0,", "population must be positive"),
         ("      rate:\n        per: 100000\n", "      denominator_kpi_code: x\n      rate:\n        per: 100000\n",
          "give rate or denominator_kpi_code, not both"),
         ("      kind: fingertips\n      indicator_id: 22401\n",
@@ -315,18 +367,18 @@ def _copy_config(tmp_path: Path, text: str, year: str = "2016-17") -> Path:
 
 def test_config_error_names_file_and_key(tmp_path):
     text = (CONFIG_DIR / "bcf" / "2016-17.yaml").read_text(encoding="utf-8")
-    bad = text.replace("resident_share: 0.853", "resident_share: 85.3")
+    bad = text.replace("resident_pct: {value: 85.3,", "resident_pct: {value: 853,")
     cfg_dir = _copy_config(tmp_path, bad)
     with pytest.raises(ConfigError) as exc:
         load_bcf_year("2016-17", cfg_dir)
     msg = str(exc.value)
     assert "bcf/2016-17.yaml" in msg
-    assert "nea_plan.ccgs.1.resident_share" in msg
+    assert "nea_plan.ccgs.1: Value error, resident_pct must be a percentage between 0 and 100" in msg
 
 
 def test_config_error_unknown_key_and_bad_polarity(tmp_path):
     text = (CONFIG_DIR / "bcf" / "2016-17.yaml").read_text(encoding="utf-8")
-    bad = text.replace("cost_per_admission: 1490", "cost_per_admision: 1490").replace(
+    bad = text.replace("cost_per_admission: {value", "cost_per_admision: {value").replace(
         "polarity: higher", "polarity: up", 1
     )
     with pytest.raises(ConfigError) as exc:
@@ -352,3 +404,24 @@ def test_config_fingertips_source_needs_indicator_id(tmp_path):
     bad = text.replace("      indicator_id: 22401\n", "")
     with pytest.raises(ConfigError, match=r"metrics\.5\.actual_source: Value error, kind 'fingertips' needs"):
         load_bcf_year("2016-17", _copy_config(tmp_path, bad))
+
+
+# --- sections built from the papers --------------------------------------------------------------
+
+
+def test_pay_for_performance_section_works_the_formula_and_flags_a_slip():
+    from public_health.reports.bcf.config import Figure, load_papers
+    from public_health.reports.bcf.sections import pay_for_performance_section
+
+    papers = load_papers(CONFIG_DIR)
+    p4p = load_bcf_year("2015-16", CONFIG_DIR).pay_for_performance
+    section = pay_for_performance_section(p4p, papers)
+    amounts = {a.label: a for a in section.amounts}
+    assert amounts["Formula result"].value == 0            # admissions rose: nothing earned by formula
+    assert amounts["Agreed: kept by the CCGs"].value + amounts["Agreed: paid into the BCF"].value == 3_000_000
+    assert section.table.row("Activity variance").values == [557, 838, 599, 991, 2985]
+    assert section.notes == []                             # the printed table adds up
+    slipped = p4p.model_copy(update={"variance_total": Figure(value=2986, line=11076)})
+    notes = pay_for_performance_section(slipped, papers).notes
+    assert notes == ["The papers disagree with themselves: forecast less plan works out at 557 / 838 / 599 / 991 / "
+                     "2,985, but Item 12, lines 11067-11070, 11076 prints 557 / 838 / 599 / 991 / 2,986."]

@@ -12,7 +12,14 @@ import pytest
 
 from public_health.periods import FinancialQuarter
 from public_health.reports.bcf.html import SUMMARY_TITLE, render_summary_html, write_summary_html, write_summary_pdf
-from public_health.reports.bcf.model import BcfReturn, MetricLine, MetricQuarter, NationalCondition
+from public_health.reports.bcf.model import (
+    BcfReturn,
+    MetricLine,
+    MetricQuarter,
+    NationalCondition,
+    SourcedTable,
+    TableRow,
+)
 from public_health.reports.bcf.view import format_value
 from public_health.reports.bcf.xlsx import write_return_xlsx
 
@@ -151,10 +158,14 @@ def bcf() -> BcfReturn:
             "plans_next_quarter": INJECTED[2],
         },
         sign_off_fields=["Completed by", "Email", "Approved by HWB chair", "Date"],
-        nea={
-            "CCG operating plan mapped to HWB": [15100.0, 15200.0, 15300.0, 15159.0, 60759.0],
-            "BCF additional reduction": [120.0, 120.0, 120.0, 120.0, 480.0],
-        },
+        nea=SourcedTable(
+            "NEA plan", [f"2016-17 Q{n}" for n in range(1, 5)] + ["Total"],
+            [
+                TableRow("CCG operating plan mapped to HWB", [15100.0, 15200.0, 15300.0, 15159.0, 60759.0], "a paper"),
+                TableRow("BCF additional reduction", [120.0, 120.0, 120.0, 120.0, 480.0], "a paper"),
+            ],
+            ["A note on rounding."],
+        ),
     )
 
 

@@ -1,8 +1,10 @@
 """The BCF quarterly return's one-page board summary as HTML and PDF.
 
 :func:`render_summary_html` is a self-contained, escaped, one-A4-page summary for the board: each
-metric with plan, actual, variance and on-track status (in words and a symbol), a small inline SVG
-trend chart of plan against actual, notes on missing actuals and the commentary.
+metric with plan, actual, variance and status (in words and a symbol, computed or as the papers
+report it, with its basis), a small inline SVG trend chart of plan against actual, notes on missing
+actuals, pay for performance and the risk share, the NEA plan's CCG rows as printed, the national
+conditions as answered, the commentary, and every figure's source line in the papers.
 :func:`write_summary_pdf` prints it with WeasyPrint.
 """
 
@@ -14,7 +16,14 @@ from pathlib import Path
 
 from public_health.reports.bcf.charts import trend_chart_svg
 from public_health.reports.bcf.model import BcfReturn
-from public_health.reports.bcf.view import metric_view, narrative_label, quarter_words, shorten
+from public_health.reports.bcf.view import (
+    finance_view,
+    metric_view,
+    narrative_label,
+    quarter_words,
+    shorten,
+    table_view,
+)
 from public_health.reports.html import print_pdf, render_template, write_text
 
 log = logging.getLogger(__name__)
@@ -34,7 +43,8 @@ def render_summary_html(data: BcfReturn) -> str:
         "generated_iso": data.generated_at.isoformat(timespec="seconds"),
         "metrics": [metric_view(m, data.quarter, trend_chart_svg(m, data.quarter)) for m in data.metrics],
         "conditions_met": sum(1 for c in data.conditions if c.confirmed),
-        "conditions_open": [c for c in data.conditions if not c.confirmed],
+        "finance": [finance_view(f) for f in data.finance],
+        "nea": table_view(data.nea) if data.nea else None,
         "narrative": [(narrative_label(k), shorten(v)) for k, v in data.narrative.items() if v.strip()],
         "css": (TEMPLATES / "summary.css").read_text(encoding="utf-8"),
     }

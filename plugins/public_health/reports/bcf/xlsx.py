@@ -3,8 +3,10 @@ quarterly template.
 
 :func:`write_return_xlsx` writes a ``Cover`` sheet (HWB, planning year, quarter and blank sign-off
 inputs), ``Metrics`` (plan, actual, variance per quarter, year to date and on-track per metric),
-``National Conditions`` (a Yes/No input per condition, with a drop-down list), ``Narrative``
-(commentary inputs) and, when there is one, the ``NEA plan``. Input cells are yellow and unlocked;
+``National Conditions`` (the papers' answer per condition, as an input with a drop-down list, and
+its source), ``Narrative`` (commentary inputs) and, when there are any, the ``NEA plan`` (the CCG
+rows as printed, the HWB totals and the rounding note) and ``P4P and risk share``, every figure
+with its source line in the papers. Input cells are yellow and unlocked;
 calculated cells are grey and locked; every sheet is protected without a password so only the
 inputs can be edited. A missing figure is written as ``"Not available: <reason>"``, never left
 blank or 0. Free text is always written as a string, and text that a spreadsheet could read as a
@@ -19,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from public_health.periods import FinancialQuarter
-from public_health.reports.bcf.model import BcfReturn, MetricQuarter
+from public_health.reports.bcf.model import BcfReturn, MetricQuarter, SourcedTable
 from public_health.reports.bcf.view import (
     NARRATIVE_LABELS,
-    STATUS,
     better_when,
     gap_notes,
     is_count,
@@ -31,6 +32,7 @@ from public_health.reports.bcf.view import (
     narrative_label,
     quarter_words,
     quarters_of,
+    status_of,
 )
 from public_health.reports.xlsx import SheetWriter, Workbook
 
@@ -43,6 +45,7 @@ SHEET_METRICS = "Metrics"
 SHEET_CONDITIONS = "National Conditions"
 SHEET_NARRATIVE = "Narrative"
 SHEET_NEA = "NEA plan"
+SHEET_FINANCE = "P4P and risk share"
 
 #: Choices offered for each national condition (as in the national template).
 CONDITION_CHOICES = ["Yes", "No", "No - in development"]
@@ -119,7 +122,9 @@ def _metrics_columns(quarters: list[FinancialQuarter]) -> list[str]:
         "YTD actual",
         "YTD variance",
         "Annual plan",
-        "On track",
+        "Status",
+        "Status basis and source",
+        "Plan source",
         "Actual source",
         "Notes",
         "Commentary",
@@ -157,20 +162,24 @@ def _metrics(sheet: SheetWriter, data: BcfReturn) -> None:
             for offset in range(3):
                 sheet.text(row, col + offset, "Not applicable: a rate or percentage is not summed over the year")
         sheet.number(row, col + 3, line.annual_plan, fmt, "Not available: no annual plan set")
-        symbol, words, _css = STATUS[line.on_track]
-        sheet.text(row, col + 4, words, "calc" if line.on_track is not None else "missing")
-        sheet.text(row, col + 5, line.actual_source or "Not recorded")
-        sheet.text(row, col + 6, "\n".join(gap_notes(line, data.quarter)))
-        sheet.blank(row, col + 7, "input")
+        _symbol, words, css, why = status_of(line)
+        sheet.text(row, col + 4, words, "missing" if css == "not-assessed" else "calc")
+        sheet.text(row, col + 5, why or "Not recorded")
+        sheet.text(row, col + 6, line.plan_source or "Not recorded")
+        sheet.text(row, col + 7, line.actual_source or "Not recorded")
+        sheet.text(row, col + 8, "\n".join(gap_notes(line, data.quarter)))
+        sheet.blank(row, col + 9, "input")
     sheet.autofilter(len(data.metrics))
 
 
 def _conditions(sheet: SheetWriter, data: BcfReturn) -> None:
-    sheet.header(["Code", "National condition", "Confirmed (Yes/No)", "Comments"])
+    sheet.header(["Code", "National condition", "Answer (Yes/No/No - in development)", "Comments", "Source"])
     for row, cond in enumerate(data.conditions, start=1):
         sheet.text(row, 0, cond.code)
         sheet.text(row, 1, cond.text)
-        if cond.confirmed is None:
+        if cond.answer is not None:
+            sheet.text(row, 2, cond.answer, "input")
+        elif cond.confirmed is None:
             sheet.blank(row, 2, "input")
         else:
             sheet.text(row, 2, "Yes" if cond.confirmed else "No", "input")
@@ -178,6 +187,9 @@ def _conditions(sheet: SheetWriter, data: BcfReturn) -> None:
             sheet.text(row, 3, cond.note, "input")
         else:
             sheet.blank(row, 3, "input")
+        sheet.text(row, 4, cond.source or data.conditions_unanswered or "Not answered in the papers")
+    if data.conditions_unanswered:
+        sheet.text(len(data.conditions) + 2, 1, f"Not answered: {data.conditions_unanswered}", "note")
     if data.conditions:
         sheet.ws.data_validation(
             1,
@@ -208,15 +220,50 @@ def _narrative(sheet: SheetWriter, data: BcfReturn) -> None:
         sheet.ws.set_row(row, 90)
 
 
+def _table(sheet: SheetWriter, table: SourcedTable, first_row: int) -> int:
+    """Write a table from the papers (title, header, rows with their sources, notes) from
+    ``first_row``; the next free row."""
+    sheet.text(first_row, 0, table.title, "label")
+    row = first_row + 1
+    for col, label in enumerate(["", *table.columns, "Source"]):
+        sheet.text(row, col, label, "header")
+    for r in table.rows:
+        row += 1
+        sheet.text(row, 0, r.label, "label")
+        cells = list(r.values) + [None] * (len(table.columns) - len(r.values))
+        for col, value in enumerate(cells[: len(table.columns)], start=1):
+            sheet.number(row, col, value, "\u00a3#,##0" if r.money else "#,##0", "Not available: not printed")
+        sheet.text(row, len(table.columns) + 1, r.source)
+    for note in table.notes:
+        row += 1
+        sheet.text(row, 0, note, "note")
+    return row + 2
+
+
 def _nea(sheet: SheetWriter, data: BcfReturn) -> None:
     assert data.nea is not None
-    headers = ["Non-elective admissions", *(quarter_words(q) for q in data.quarter.year_quarters()), "Total"]
-    sheet.header(headers)
-    for row, (label, values) in enumerate(data.nea.items(), start=1):
-        sheet.text(row, 0, label, "label")
-        cells = list(values) + [None] * (5 - len(values))
-        for col, value in enumerate(cells[:5], start=1):
-            sheet.number(row, col, value, "#,##0", "Not available: not in the NEA plan")
+    _table(sheet, data.nea, 0)
+
+
+def _finance(sheet: SheetWriter, data: BcfReturn) -> None:
+    row = 0
+    for section in data.finance:
+        sheet.text(row, 0, section.title, "title")
+        row += 1
+        if section.table is not None:
+            row = _table(sheet, section.table, row)
+        for col, label in enumerate(["Amount", "GBP", "Working", "Source"]):
+            sheet.text(row, col, label, "header")
+        for amount in section.amounts:
+            row += 1
+            sheet.text(row, 0, amount.label, "label")
+            sheet.number(row, 1, amount.value, "\u00a3#,##0", "Not available")
+            sheet.text(row, 2, amount.working)
+            sheet.text(row, 3, amount.source)
+        for note in section.notes:
+            row += 1
+            sheet.text(row, 0, note, "note")
+        row += 3
 
 
 def write_return_xlsx(data: BcfReturn, path: Path | str) -> Path:
@@ -231,12 +278,15 @@ def write_return_xlsx(data: BcfReturn, path: Path | str) -> Path:
     quarters = quarters_of(data)
     sheets = [
         (SHEET_COVER, [34, 48], _cover),
-        (SHEET_METRICS, [8, 44, 12, 12, 10] + [11] * (4 * len(quarters)) + [11, 11, 11, 11, 13, 24, 48, 40], _metrics),
-        (SHEET_CONDITIONS, [8, 70, 20, 60], _conditions),
+        (SHEET_METRICS,
+         [8, 44, 12, 12, 10] + [11] * (4 * len(quarters)) + [11, 11, 11, 11, 16, 40, 24, 24, 48, 40], _metrics),
+        (SHEET_CONDITIONS, [8, 70, 20, 60, 30], _conditions),
         (SHEET_NARRATIVE, [34, 100], _narrative),
     ]
     if data.nea:
-        sheets.append((SHEET_NEA, [44, 12, 12, 12, 12, 12], _nea))
+        sheets.append((SHEET_NEA, [60, 12, 12, 12, 12, 12, 44], _nea))
+    if data.finance:
+        sheets.append((SHEET_FINANCE, [44, 14, 14, 14, 14, 14, 44], _finance))
     for name, widths, fill in sheets:
         sheet = book.sheet(name, widths, kind="calc")
         fill(sheet, data)
