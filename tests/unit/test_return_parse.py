@@ -231,9 +231,13 @@ def test_non_integer_count_is_an_error(tmp_path):
         with_cell(tmp_path, COUNT, q2(), 12.5)
 
 
-def test_actual_for_a_later_quarter_is_an_error(tmp_path):
-    with pytest.raises(ReturnParseError, match=rf"cell {ref(COUNT, value_column(3, 'actual'))}: a figure for Q3"):
-        with_cell(tmp_path, COUNT, value_column(3, "actual"), 5)
+def test_actual_for_a_later_quarter_is_read_with_a_note_for_the_checks_to_flag(tmp_path):
+    """Published reports have printed next quarter's figures; the reader keeps them (the gate's
+    figure_after_quarter warning flags them) rather than refusing the whole return."""
+    parsed = with_cell(tmp_path, COUNT, value_column(3, "actual"), 5)
+    cell = ref(COUNT, value_column(3, "actual"))
+    assert value_of(parsed, "sh_attendances", "2017-18-Q3").value == 5
+    assert any(note.startswith(f"{cell}: a figure for Q3 (actual)") for note in parsed.notes)
 
 
 def test_earlier_quarters_and_later_targets_are_kept(tmp_path):

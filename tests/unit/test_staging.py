@@ -46,7 +46,9 @@ def test_reference_figures_pass(services):
     assert staged.loc["KPIs!F7", "percent_gap"] == pytest.approx(abs(96 - 100 * 1232 / 1284))
 
 
-def test_report_slips_are_errors_located_by_cell(services):
+def test_report_slips_load_as_warnings_located_by_cell(services):
+    """The published report's slips (123%, a percentage that is not its ratio, a later quarter's actual)
+    are warnings: the return loads as sent, and each finding names its cell."""
     q2 = "2017-18-Q2"
     _, out = _run(services, _parsed([
         ("ht_68w_denom", q2, "actual", 1242.0), ("ht_bf_status_68w_num", q2, "actual", 1533.0),
@@ -55,12 +57,18 @@ def test_report_slips_are_errors_located_by_cell(services):
         ("ht_new_birth_visit_10_14d", q2, "actual", 91.0),   # does not match 1232 / 1284
         ("ht_nbr_10_14d_num", "2017-18-Q3", "actual", 5.0),  # an actual for a later quarter
     ]))
-    failed = {o.description: o for o in out.errors}
-    assert failed["Percentages are between 0 and 100"].unexpected_examples == [{"value": 123.0, "cell": "KPIs!F7"}]
-    assert failed["Numerator is not greater than denominator"].unexpected_examples[0]["cell"] == "KPIs!F7"
-    gap = failed["A stated percentage is within half a point of numerator / denominator"]
-    assert gap.unexpected_examples[0]["cell"] == "KPIs!F10"
-    assert "Every figure is for a quarter of the return's financial year, up to the return's quarter" in failed
+    assert out.passed, out.summary()
+    found = {o.rule: o for o in out.warnings}
+    assert found["percent_over_100"].unexpected_examples == [{"value": 123.0, "cell": "KPIs!F7"}]
+    assert found["numerator_over_denominator"].unexpected_examples[0]["cell"] == "KPIs!F7"
+    assert found["percent_not_ratio"].unexpected_examples[0]["cell"] == "KPIs!F10"
+    assert "figure_after_quarter" in found
+    assert found["percent_over_100"].description == "A percentage is over 100"
+
+
+def test_a_figure_for_another_financial_year_is_an_error(services):
+    _, out = _run(services, _parsed([("ht_nbr_10_14d_num", "2016-17-Q4", "actual", 5.0)]))
+    assert [o.rule for o in out.errors] == ["period_in_return_year"]
 
 
 def test_big_change_from_previous_quarter_is_a_warning_only(services):

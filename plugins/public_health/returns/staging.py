@@ -31,11 +31,12 @@ def stage_return(
     frame.index = pd.Index(location, name="location")
     frame["kpi_key"] = frame["service_code"] + "|" + frame["kpi_code"]
 
-    def in_year(quarter: FinancialQuarter, measure: str) -> bool:
-        """Figures belong to the return's financial year; only targets may run ahead of its quarter."""
-        return quarter.year == own.year and (quarter <= own or measure == "target")
-
-    frame["period_in_return_year"] = [in_year(q, m) for q, m in zip(quarters, frame["measure"], strict=True)]
+    # Figures belong to the return's financial year (an error otherwise); only targets may run ahead of its
+    # quarter (a later quarter's actual is a warning: published reports have printed them, so they load).
+    frame["period_in_return_year"] = [q.year == own.year for q in quarters]
+    frame["period_not_after_return"] = [
+        q <= own or m == "target" for q, m in zip(quarters, frame["measure"], strict=True)
+    ]
 
     values: dict[Key, float | None] = dict(previous or {})
     for row in frame.itertuples():

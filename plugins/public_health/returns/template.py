@@ -148,7 +148,7 @@ def cell_applies(kpi: Any, quarter_number: int, measure: str, return_quarter: in
     if quarter_number > return_quarter:
         return False
     if measure == "actual_to_date":
-        return getattr(kpi, "target_kind", None) == "cumulative"
+        return getattr(kpi, "target_kind", None) in ("cumulative", "running")
     return True
 
 
@@ -433,8 +433,9 @@ def instructions_text(service: Any, quarter: FinancialQuarter) -> list[str]:
         "KPIs sheet",
         f"- One row per KPI. For each quarter there are three columns: Target, Actual and Actual to date. Fill in "
         f"the Actual for {quarter.label}, and correct earlier quarters of the year if their figures have changed.",
-        "- Actual to date (the running total for the year so far) is only needed for KPIs whose target kind is "
-        "'cumulative'; it is grey for the others.",
+        "- Actual to date is only needed for KPIs whose target kind is 'cumulative' (the running total for the "
+        "year so far) or 'running' (the running total since the programme started, e.g. a five-year programme); "
+        "it is grey for the others.",
         "- Counts are whole numbers (e.g. 1232 or 1,232).",
         "- Percentages may be typed as 90%, 0.9 or 90: all are read as 90%.",
         f"- If a figure is missing, type one of: {words}, or leave the cell blank. These are kept as missing "

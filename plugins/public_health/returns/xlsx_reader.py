@@ -240,7 +240,7 @@ def _expects_blank_record(kpi: Any, quarter_number: int, measure: str) -> bool:
     if measure == "target":
         return getattr(kpi, "target_kind", "none") != "none"
     if measure == "actual_to_date":
-        return getattr(kpi, "target_kind", None) == "cumulative"
+        return getattr(kpi, "target_kind", None) in ("cumulative", "running")
     return True
 
 
@@ -265,12 +265,14 @@ def _read_kpis(book: _Book, service: Any, period: FinancialQuarter) -> list[KpiV
                     if q != return_q or not _expects_blank_record(kpi, q, measure):
                         continue
                 elif q > return_q and measure != "target":
-                    raise at.error(
-                        f"a figure for Q{q} ({measure.replace('_', ' ')}) in a return for {period.label}: "
-                        f"figures for later quarters are not accepted, found {raw_text(raw)!r}",
-                        value=raw,
+                    # Read, not refused: the gate flags it (figure_after_quarter), it loads so nothing the provider
+                    # sent is lost, and no rating uses it before that quarter's own return replaces it.
+                    book.notes.append(
+                        f"{coord}: a figure for Q{q} ({measure.replace('_', ' ')}) in a return for {period.label}: "
+                        f"{raw_text(raw)!r}"
                     )
-                if measure == "actual_to_date" and reason is None and getattr(kpi, "target_kind", None) != "cumulative":
+                cumulative = getattr(kpi, "target_kind", None) in ("cumulative", "running")
+                if measure == "actual_to_date" and reason is None and not cumulative:
                     book.notes.append(f"{coord}: actual to date given for {kpi.code}, whose target is not cumulative")
                 values.append(figure)
     return values
