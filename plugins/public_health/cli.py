@@ -153,6 +153,7 @@ def cmd_demo(_args: argparse.Namespace) -> int:
             + (f"\n    report: {p['report_path']}" if p.get("report_path") else "")
         )
 
+    history_ok = demo_history_import(settings)
     returns_ok = demo_provider_returns(settings)
     report_ok = demo_performance_report(settings)
     bcf_ok = demo_bcf_return(settings)
@@ -177,6 +178,7 @@ def cmd_demo(_args: argparse.Namespace) -> int:
         state.endswith("success")
         and all(n > 0 for _, _, n, _ in counts)
         and len(counts) == len(settings.areas.focus)
+        and history_ok
         and returns_ok
         and report_ok
         and bcf_ok
@@ -190,16 +192,36 @@ def cmd_demo(_args: argparse.Namespace) -> int:
 DEMO_QUARTER = FinancialQuarter(2017, 2)  # the published report's quarter: 2017/18 Q2
 
 
+def demo_history_import(settings: Any, quarter: FinancialQuarter = DEMO_QUARTER) -> bool:
+    """The published report's earlier tables as a KPI history file (written once), imported by the
+    kpi_history_import DAG as a team's spreadsheets of history would be."""
+    from public_health.demo.history_sample import FILE_NAME, write_history
+
+    path = settings.data_dir / "samples" / FILE_NAME
+    if not path.exists():
+        count = write_history(path)
+        say(f"\nKPI history: {count} figures of the published report's earlier quarters and years written to {path}")
+    else:
+        say(f"\nKPI history: {path} (already there; not rewritten)")
+    say("Importing it (DAG kpi_history_import, dag.test()) ...")
+    dag_run = run_dag(load_dag("kpi_history_import.py", "kpi_history_import_dag"),
+                      {"file": str(path), "as_of": quarter.label})
+    state = str(getattr(dag_run, "state", ""))
+    say(f"DAG run {getattr(dag_run, 'run_id', '?')}: {state}")
+    return state.endswith("success")
+
+
 def demo_provider_returns(settings: Any, quarter: FinancialQuarter = DEMO_QUARTER) -> bool:
     """Sample shared drive (written once), the provider returns DAG, and the return tracker."""
-    from public_health.demo.shared_drive import build_sample_drive
+    from public_health.demo.shared_drive import build_sample_drive, write_manifest
     from public_health.pipelines.provider_returns import run_summary, status_table
 
     root = settings.shared_drive
     if not root.exists() or not any(p.is_file() for p in root.rglob("*")):
         written = build_sample_drive(root)
-        say(f"\nSample shared drive written to {root} ({len(written)} files from the reference report's "
-            "2017/18 Q1 and Q2 figures, bad files included)")
+        manifest = write_manifest(written, root, settings.data_dir / "samples" / "sample-drive-manifest.csv")
+        say(f"\nSample shared drive written to {root} ({len(written)} files: every service's 2017/18 Q1 and Q2 "
+            f"returns as published, and the files broken on purpose, each named in {manifest})")
     else:
         say(f"\nShared drive: {root} (already there; not rewritten)")
     say("Running the provider returns DAG provider_returns end to end (dag.test()) ...")
@@ -270,7 +292,7 @@ def demo_bcf_return(settings: Any, quarters: tuple[FinancialQuarter, ...] = BCF_
     actuals the BCF planning template printed); 2016-17 Q2 has the papers' plans and no actuals yet.
     """
     from public_health.reports.bcf.build import assemble
-    from public_health.reports.bcf.view import format_value
+    from public_health.reports.bcf.view import format_value, status_of
 
     ok = True
     for quarter in quarters:
@@ -284,7 +306,7 @@ def demo_bcf_return(settings: Any, quarters: tuple[FinancialQuarter, ...] = BCF_
             data = assemble(engine, settings, quarter)
         finally:
             engine.dispose()
-        say(f"  {'metric':<28} {'plan':>14} {'actual':>10} {'variance':>10}  on track")
+        say(f"  {'metric':<28} {'plan':>14} {'actual':>10} {'variance':>10}  status")
         for m in data.metrics:
             q = next((x for x in m.quarters if x.quarter == quarter), None)
             cells = [
@@ -293,8 +315,7 @@ def demo_bcf_return(settings: Any, quarters: tuple[FinancialQuarter, ...] = BCF_
                 format_value(q.variance, m.unit, signed=True) if q else "-",
             ]
             cells = ["-" if c == "Not available" else c for c in cells]
-            track = {True: "yes", False: "no", None: "-"}[m.on_track]
-            say(f"  {m.code:<28} {cells[0]:>14} {cells[1]:>10} {cells[2]:>10}  {track}")
+            say(f"  {m.code:<28} {cells[0]:>14} {cells[1]:>10} {cells[2]:>10}  {status_of(m)[1]}")
         gaps = sum(len(m.gap_notes) for m in data.metrics)
         say(f"  {gaps} gap note(s) in the return and the summary (never zeros). Outputs:")
         for name in ("bcf-return.xlsx", "board-summary.html", "board-summary.pdf"):

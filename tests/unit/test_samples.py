@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from openpyxl.utils import get_column_letter
 
 from public_health.demo.shared_drive import (
     BCF_ACTIVITY_RETURNS,
+    BROKEN_KINDS,
     EXPECTS,
     REFERENCE_CLOCK,
     RESUBMITTED_KPI,
@@ -21,7 +23,9 @@ from public_health.demo.shared_drive import (
     SampleFile,
     build_sample_drive,
     main,
+    report_services,
     return_figures,
+    write_manifest,
 )
 from public_health.periods import FinancialQuarter
 from public_health.returns.cells import ParsedReturn, ReturnParseError
@@ -98,15 +102,49 @@ def test_share_is_organised_by_provider_and_service(drive: tuple[Path, list[Samp
     ).is_file()
 
 
-def test_at_least_eight_services_have_good_q1_and_q2_returns(files: list[SampleFile]) -> None:
+def test_every_service_with_a_page_has_q1_and_q2_returns_as_published(
+    files: list[SampleFile], services: dict[str, Service]
+) -> None:
     quarters: dict[str, set[str]] = defaultdict(set)
     for f in files:
-        if f.expect in GOOD and f.service_code and f.quarter:
+        if f.expect in GOOD and f.service_code and f.quarter and f.kind not in BROKEN_KINDS:
             quarters[f.service_code].add(f.quarter)
-    both = {code for code, qs in quarters.items() if {Q1, Q2} <= qs}
-    assert len(both) >= 8, both
-    assert REQUIRED - {"healthy_together"} <= both
-    assert Q1 in quarters["healthy_together"]  # its Q2 is the report's 123% slip
+    with_pages = {s.code for s in report_services(services)}
+    assert len(with_pages) == 24 and REQUIRED <= with_pages
+    assert {code for code, qs in quarters.items() if {Q1, Q2} <= qs} >= with_pages
+
+
+def test_broken_files_sit_beside_the_published_returns_and_the_manifest_names_them(
+    drive: tuple[Path, list[SampleFile]], tmp_path: Path
+) -> None:
+    root, files = drive
+    broken = [f for f in files if f.kind in BROKEN_KINDS]
+    assert {f.kind for f in broken} == BROKEN_KINDS
+    for f in broken:
+        assert f.why.startswith("BROKEN ON PURPOSE"), f.path.name
+        published = [g for g in files if (g.service_code, g.quarter) == (f.service_code, f.quarter)
+                     and g.kind not in BROKEN_KINDS and g.expect in GOOD]
+        assert published or f.kind == "unknown_service", f"{f.path.name} replaces a published return"
+    manifest = list(csv.DictReader(write_manifest(files, root, tmp_path / "manifest.csv").open()))
+    assert list(manifest[0]) == ["file", "service", "quarter", "kind", "expect", "broken_on_purpose", "what"]
+    assert len(manifest) == len(files)
+    named = [row for row in manifest if row["broken_on_purpose"] == "yes"]
+    assert {row["file"] for row in named} == {f.relative(root) for f in broken}
+    assert all(row["what"].startswith("BROKEN ON PURPOSE") for row in named)
+
+
+def test_no_figure_differs_from_the_published_one_except_in_broken_files(
+    files: list[SampleFile], services: dict[str, Service]
+) -> None:
+    """The figures of every published return are the report's own, and a broken file never replaces one."""
+    for f in files:
+        if f.expect not in GOOD or f.kind in BROKEN_KINDS or f.kind == "bcf_activity":
+            continue
+        got = values(parse_return(f.path, services))
+        want = return_figures(services[f.service_code], f.quarter)
+        for key, value in got.items():
+            if key in want and not isinstance(want[key], str):
+                assert value == pytest.approx(want[key]), (f.path.name, key)
 
 
 # good returns -------------------------------------------------------------------------------------
@@ -158,8 +196,8 @@ def test_action_dates_that_are_not_dates_are_kept_in_the_text(
 def test_healthy_together_q2_as_published_with_the_123_percent_slip(
     files: list[SampleFile], services: dict[str, Service]
 ) -> None:
-    f = one(files, service_code="healthy_together", quarter=Q2, kind="reference_slip")
-    assert (f.kind, f.expect) == ("reference_slip", "quarantine")
+    f = one(files, service_code="healthy_together", quarter=Q2, kind="return")
+    assert f.expect == "load"   # it loads, with the checks' findings beside the 123%
     got = values(parse_return(f.path, services))  # parses: stopping 123% is the checks' job
     assert got[("ht_nbr_10_14d_num", Q2, "actual")] == 1232
     assert got[("ht_nbr_denom", Q2, "actual")] == 1284
@@ -185,8 +223,8 @@ def test_csv_export_parses(files: list[SampleFile], services: dict[str, Service]
     assert f.expect == "load" and f.path.suffix == ".csv"
     assert f.path.read_bytes().startswith(b"\xef\xbb\xbfservice,kpi,period,measure,value\r\n")
     parsed = parse_return(f.path, services)
-    assert (parsed.layout, parsed.service_code, parsed.period.label) == ("csv", "ehc_pharmacies", Q2)
-    assert values(parsed)[("ehc_claims", Q2, "actual")] == 521
+    assert (parsed.layout, parsed.service_code, parsed.period.label) == ("csv", "ehc_pharmacies", Q1)
+    assert values(parsed)[("ehc_claims", Q1, "actual")] == 808
 
 
 def test_resubmission_corrects_one_figure_and_is_later(files: list[SampleFile], services: dict[str, Service]) -> None:
@@ -236,7 +274,7 @@ def test_unknown_service_names_cell_b3(files: list[SampleFile], services: dict[s
 def test_truncated_workbook_is_unsettled_then_unreadable(files: list[SampleFile], services: dict[str, Service]) -> None:
     f = one(files, kind="truncated")
     assert f.expect == "unsettled"
-    assert f.path.name == f"{f.service_code}_{Q2}.xlsx"
+    assert f.path.name == f"{f.service_code}_{Q1} (1).xlsx"
     assert f.path.stat().st_mtime == pytest.approx(CLOCK)
     with pytest.raises(ReturnParseError, match="not a readable workbook"):
         parse_return(f.path, services)
@@ -261,7 +299,7 @@ def test_modification_times_are_set_relative_to_the_clock(files: list[SampleFile
         else:
             assert f.mtime <= CLOCK - SETTLE_SECONDS, f.path.name
     shift = CLOCK - REFERENCE_CLOCK.timestamp()
-    q2 = [f.mtime - shift for f in files if f.quarter == Q2 and f.kind == "return"]
+    q2 = [f.mtime - shift for f in files if f.quarter == Q2 and f.kind in ("return", "text_in_number")]
     assert all(datetime(2017, 10, 1, tzinfo=UTC).timestamp() <= t <= REFERENCE_CLOCK.timestamp() for t in q2)
 
 

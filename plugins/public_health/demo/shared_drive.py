@@ -61,31 +61,18 @@ Q2 = f"{YEAR}-Q2"
 #: before it as they would have been on the council's share. (Returns for Q2 were due 30 October 2017.)
 REFERENCE_CLOCK = datetime(2017, 10, 31, 17, 0, tzinfo=UTC)
 
-#: Services with a good Q1 and a good Q2 return (Q2 of nhs_health_checks arrives as a resubmission,
-#: Q2 of ehc_pharmacies as a CSV export).
-GOOD_SERVICES: tuple[str, ...] = (
-    "healthy_eating_schools",
-    "oral_health_promotion",
-    "integrated_sexual_health",
-    "larc_gp",
-    "ehc_pharmacies",
-    "smoking_cessation",
-    "nhs_health_checks",
-    "hiv_prevention_african",
-    "cipc",
-)
 #: The Better Care Fund's local NHS activity return and the quarters the reference papers give actuals for.
 BCF_ACTIVITY_SERVICE = "bcf_nhs_activity"
 BCF_ACTIVITY_RETURNS: dict[str, datetime] = {
     "2015-16-Q1": datetime(2015, 8, 14, 9, 30, tzinfo=UTC),
     "2015-16-Q2": datetime(2015, 11, 13, 9, 30, tzinfo=UTC),
 }
-#: Services whose Q1 return is good and whose Q2 return is one of the awkward files.
+#: Every service with a page in the report sends its Q1 and Q2 returns as published. These few arrive
+#: in another form (still as published): Healthy Together's Q1 typed as text, Pharmacies' Q1 as a CSV export
+#: (a CSV has no comments sheet, so the Q2 return, which carries the page's comments, is a workbook).
 HEALTHY_TOGETHER = "healthy_together"
-HT_STATUS_NUM_KPI = "ht_bf_status_68w_num"
-HT_STATUS_PCT_KPI = "ht_bf_status_68w_pct"
-HT_STATUS_DENOMINATOR = 1242
-HT_STATUS_CORRECTED = 1188
+CSV_SERVICE = "ehc_pharmacies"
+#: The deliberately broken files, each beside (never instead of) the service's return as published.
 TEXT_IN_NUMBER_SERVICE = "hiv_prevention_positive"
 TEXT_IN_NUMBER_KPI = "hivp_contacts"
 TEXT_IN_NUMBER_VALUE = "about 30"
@@ -93,11 +80,14 @@ TRUNCATED_SERVICE = "substance_misuse_woodlands"
 RESUBMITTED_SERVICE = "nhs_health_checks"
 RESUBMITTED_KPI = "nhc_checks"
 RESUBMITTED_WRONG_VALUE = 1086  # digits of the published 1806 transposed
-CSV_SERVICE = "ehc_pharmacies"
 LOCK_FILE_SERVICE = "larc_gp"
 DUPLICATE_SERVICE = "larc_gp"
 UNKNOWN_SERVICE_CODE = "weight_watchers"
 UNKNOWN_SERVICE_TEMPLATE = "adult_weight_management"  # whose KPI rows the stray workbook copies
+#: Kinds of file that differ from what the report published on purpose (the manifest names each).
+BROKEN_KINDS: frozenset[str] = frozenset(
+    {"text_in_number", "truncated", "resubmission_original", "unknown_service"}
+)
 
 #: What a provider types for a figure the report shows as missing.
 MISSING_TEXT: dict[str, str] = {
@@ -146,10 +136,13 @@ def return_figures(service: Any, quarter: str) -> dict[tuple[str, str, str], Any
     """Reference figures a return for ``quarter`` holds: ``{(kpi, period, measure): value or text}``.
 
     Actuals and actuals to date of the return's quarter and the earlier quarters of its financial
-    year; targets of every quarter of the year (the commissioner prefills them). Percentages are in
-    percent (96 for 96%); a figure the report shows as missing is the word a provider types
-    (``Not yet available``, ``tbc``...). Annual figures and measures the template has no column for
-    (numerator, denominator) are left out.
+    year; targets of every quarter of the year (the commissioner prefills them). The report's own
+    quarter (:data:`Q2`) is the published page itself, so its return also carries what the page
+    printed for later quarters (the report's "Q3 figure in a Q2 report" slips, which the checks flag).
+    Percentages are in percent (96 for 96%); a figure the report shows as missing is the word a
+    provider types (``Not yet available``, ``tbc``...). Annual figures and measures the template has
+    no column for (numerator, denominator) are left out: they are in the history import
+    (:mod:`public_health.demo.history_sample`).
     """
     fq = FinancialQuarter.parse(quarter)
     year_quarters = {each.label: each for each in fq.year_quarters()}
@@ -158,7 +151,7 @@ def return_figures(service: Any, quarter: str) -> dict[tuple[str, str, str], Any
         each = year_quarters.get(fig.period)  # None: another year, or a whole year's figure
         if each is None or fig.measure not in ("target", "actual", "actual_to_date"):
             continue
-        if fig.measure != "target" and each > fq:
+        if fig.measure != "target" and each > fq and quarter != Q2:
             continue
         value: Any = fig.value if fig.value is not None else MISSING_TEXT[fig.missing_reason or "pending"]
         figures[(fig.kpi, fig.period, fig.measure)] = value
@@ -258,6 +251,7 @@ class _Drive:
         self.services = services
         self.clock = clock
         self.files: list[SampleFile] = []
+        self.submitted: dict[tuple[str, str], datetime] = {}   # (service, quarter) -> when its return was sent
 
     def mtime(self, when: datetime) -> float:
         """``when`` (a time on the reference timeline) as a modification time relative to ``clock``."""
@@ -361,8 +355,172 @@ def _lock_file_bytes(user: str) -> bytes:
 _DS_STORE = b"\x00\x00\x00\x01Bud1" + bytes(2048 - 8)
 
 
+def report_services(services: dict[str, Any]) -> list[Any]:
+    """Services with a page of figures in the performance report (not redacted), in config order."""
+    return [s for s in services.values() if getattr(s, "performance_report", True) and not s.redacted]
+
+
 def _services_in_use() -> tuple[str, ...]:
-    return (HEALTHY_TOGETHER, *GOOD_SERVICES, TEXT_IN_NUMBER_SERVICE, TRUNCATED_SERVICE, UNKNOWN_SERVICE_TEMPLATE)
+    return (HEALTHY_TOGETHER, CSV_SERVICE, TEXT_IN_NUMBER_SERVICE, TRUNCATED_SERVICE, RESUBMITTED_SERVICE,
+            LOCK_FILE_SERVICE, UNKNOWN_SERVICE_TEMPLATE)
+
+
+def _published_returns(drive: _Drive, services: dict[str, Any]) -> None:
+    """Q1 and Q2 2017/18 of every service with a page, as published (Q2 of nhs_health_checks arrives as a
+    resubmission, below); Healthy Together's Q1 typed as text, Pharmacies' Q1 as a CSV export."""
+    for index, service in enumerate(sorted(report_services(services), key=lambda s: s.code)):
+        for quarter in (Q1, Q2):
+            if (service.code, quarter) == (RESUBMITTED_SERVICE, Q2):
+                continue
+            submitted = _submitted(quarter, index)
+            drive.submitted[(service.code, quarter)] = submitted
+            if (service.code, quarter) == (HEALTHY_TOGETHER, Q1):
+                path = drive.workbook(service, Q1, submitted,
+                                      figures=_typed_as_text(service, return_figures(service, Q1)))
+                drive.add(SampleFile(
+                    path, service.code, Q1, "typed_as_text", "load",
+                    "The published Q1 figures typed as text, as people type them: percentages like '90%' and "
+                    "counts with thousands separators like '1,081' in text cells (read as 90 and 1081).",
+                    drive.mtime(submitted),
+                ))
+            elif (service.code, quarter) == (CSV_SERVICE, Q1):
+                path = drive.folder(service) / template_filename(service.code, Q1).replace(".xlsx", ".csv")
+                _write_csv(path, service, Q1)
+                drive.add(SampleFile(
+                    path, service.code, Q1, "csv", "load",
+                    "The published Q1 figures exported from the pharmacy claims system as a long CSV "
+                    "(service,kpi,period,measure,value; UTF-8 with BOM, CRLF) instead of the workbook; targets "
+                    "of later quarters left out.",
+                    drive.mtime(submitted),
+                ))
+            else:
+                _good_return(drive, service, quarter, index)
+
+
+def _broken_files(drive: _Drive, services: dict[str, Any]) -> None:
+    """The deliberately broken files, each beside the service's return as published (see BROKEN_KINDS)."""
+    # Text in a number cell: a draft sent three days before the published Q2 return.
+    svc = services[TEXT_IN_NUMBER_SERVICE]
+    figures = return_figures(svc, Q2)
+    figures[(TEXT_IN_NUMBER_KPI, Q2, "actual")] = TEXT_IN_NUMBER_VALUE
+    submitted = datetime(2017, 10, 6, 16, 20, tzinfo=UTC)
+    name = template_filename(svc.code, Q2).replace(".xlsx", "_draft.xlsx")
+    path = drive.workbook(svc, Q2, submitted, name=name, figures=figures)
+    drive.add(SampleFile(
+        path, svc.code, Q2, "text_in_number", "quarantine",
+        f"BROKEN ON PURPOSE: a draft with {TEXT_IN_NUMBER_VALUE!r} typed in the Q2 Actual cell of "
+        f"{TEXT_IN_NUMBER_KPI}: not a number, so the parser raises an error naming sheet KPIs and the cell. The "
+        "published Q2 return follows it.",
+        drive.mtime(submitted),
+    ))
+
+    # A copy of a return still being written by a sync client: the first half of the Q1 workbook, just now.
+    svc = services[TRUNCATED_SERVICE]
+    original = drive.folder(svc) / template_filename(svc.code, Q1)
+    path = original.with_name(original.stem + " (1)" + original.suffix)
+    data = original.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    drive.add(SampleFile(
+        path, svc.code, Q1, "truncated", "unsettled",
+        "BROKEN ON PURPOSE: a second copy of the Q1 return still being written (its first half, modified just "
+        "now): skipped while inside the settle time; once settled it is unreadable and quarantined, and the Q1 "
+        "figures already loaded stay.",
+        drive.now(),
+    ))
+
+    # A resubmission: the first Q2 return has one figure wrong, the _v2 copy is as published.
+    svc = services[RESUBMITTED_SERVICE]
+    figures = return_figures(svc, Q2)
+    right = figures[(RESUBMITTED_KPI, Q2, "actual")]
+    figures[(RESUBMITTED_KPI, Q2, "actual")] = RESUBMITTED_WRONG_VALUE
+    first = datetime(2017, 10, 20, 11, 5, tzinfo=UTC)
+    path = drive.workbook(svc, Q2, first, figures=figures)
+    drive.add(SampleFile(
+        path, svc.code, Q2, "resubmission_original", "load",
+        f"BROKEN ON PURPOSE: the first Q2 return with {RESUBMITTED_KPI} Q2 actual typed {RESUBMITTED_WRONG_VALUE} "
+        f"(digits of the published {right:g} transposed); it loads, and the _v2 resubmission replaces it.",
+        drive.mtime(first),
+    ))
+    second = datetime(2017, 10, 27, 14, 40, tzinfo=UTC)
+    name = template_filename(svc.code, Q2).replace(".xlsx", "_v2.xlsx")
+    path = drive.workbook(svc, Q2, second, name=name)
+    drive.add(SampleFile(
+        path, svc.code, Q2, "resubmission", "supersede",
+        f"The Q2 return as published ({RESUBMITTED_KPI} {right:g}), sent a week later: it supersedes the first, "
+        "keeping the earlier figures in history.",
+        drive.mtime(second),
+    ))
+
+    # A return for a service that is not configured.
+    template = services[UNKNOWN_SERVICE_TEMPLATE]
+    stray = template.model_copy(update={
+        "code": UNKNOWN_SERVICE_CODE, "name": "Weight Watchers referral scheme", "provider": "Weight Watchers UK",
+        "reference_comments": [], "reference_actions": [],
+    })
+    submitted = datetime(2017, 10, 25, 9, 30, tzinfo=UTC)
+    path = drive.workbook(stray, Q2, submitted, figures={})
+    drive.add(SampleFile(
+        path, UNKNOWN_SERVICE_CODE, Q2, "unknown_service", "quarantine",
+        f"BROKEN ON PURPOSE: Cover B3 says {UNKNOWN_SERVICE_CODE!r}, a service not in config/services: the parser "
+        "raises naming cell B3.",
+        drive.mtime(submitted),
+    ))
+
+
+def _share_clutter(drive: _Drive, services: dict[str, Any]) -> None:
+    """What else a share holds: Excel's lock and temporary files, a .DS_Store, a return saved twice."""
+    svc = services[LOCK_FILE_SERVICE]
+    good_q2 = drive.folder(svc) / template_filename(svc.code, Q2)
+    lock = good_q2.with_name("~$" + good_q2.name)
+    lock.write_bytes(_lock_file_bytes("Practice Manager"))
+    drive.add(SampleFile(
+        lock, svc.code, Q2, "excel_lock_file", "ignore",
+        "Excel's owner file, present while someone has the return open: not a return.",
+        drive.mtime(REFERENCE_CLOCK - timedelta(minutes=20)),
+    ))
+    tmp = good_q2.with_name("E54A9C10.tmp")
+    tmp.write_bytes(good_q2.read_bytes()[:4096])
+    drive.add(SampleFile(
+        tmp, svc.code, Q2, "temp_file", "ignore",
+        "A temporary file Excel leaves behind when a save is interrupted: not a return.",
+        drive.mtime(REFERENCE_CLOCK - timedelta(days=3)),
+    ))
+    ds_store = drive.folder(svc).parent / ".DS_Store"
+    ds_store.write_bytes(_DS_STORE)
+    drive.add(SampleFile(
+        ds_store, None, None, "hidden_file", "ignore",
+        "A hidden file a Mac writes into folders it opens: not a return.",
+        drive.mtime(datetime(2017, 9, 4, 8, 15, tzinfo=UTC)),
+    ))
+    svc = services[DUPLICATE_SERVICE]
+    original = drive.folder(svc) / template_filename(svc.code, Q1)
+    # In a subfolder named so that it sorts after the original both in a sorted os.walk and by full path.
+    copy = original.parent / "saved attachments" / original.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_bytes(original.read_bytes())
+    drive.add(SampleFile(
+        copy, svc.code, Q1, "duplicate", "unchanged",
+        "The Q1 return saved a second time from the same email into a subfolder (later, and sorting after "
+        "the original): the same bytes as a return already loaded.",
+        drive.mtime(drive.submitted[(svc.code, Q1)] + timedelta(days=2)),
+    ))
+
+
+def _bcf_activity(drive: _Drive, services: dict[str, Any]) -> None:
+    """The BCF local NHS activity return (no page in the performance report): 2015-16 Q1 and Q2 with the
+    actuals the BCF planning template of March 2016 printed, sent in the month the national BCF quarterly
+    collection took them (August and November 2015, as the template's sheet 5b says)."""
+    svc = services.get(BCF_ACTIVITY_SERVICE)
+    if svc is None:
+        return
+    for quarter, submitted in BCF_ACTIVITY_RETURNS.items():
+        path = drive.workbook(svc, quarter, submitted)
+        drive.add(SampleFile(
+            path, svc.code, quarter, "bcf_activity", "load",
+            f"The BCF local NHS activity return for {quarter}: non-elective admissions and delayed transfer of "
+            "care days as the BCF planning template of 2 March 2016 printed the 2015/16 actuals.",
+            drive.mtime(submitted),
+        ))
 
 
 def build_sample_drive(
@@ -387,242 +545,26 @@ def build_sample_drive(
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     drive = _Drive(root, services, clock)
-
-    # 1. Good returns, Q1 and Q2, of the good services (nhs_health_checks Q2 and ehc_pharmacies Q2 below).
-    for index, code in enumerate(GOOD_SERVICES):
-        service = services[code]
-        _good_return(drive, service, Q1, index)
-        if code not in (RESUBMITTED_SERVICE, CSV_SERVICE):
-            _good_return(drive, service, Q2, index)
-    n = len(GOOD_SERVICES)
-
-    # 2. Healthy Together: Q1 typed as text (90%, 1,081); Q2 as published, 123% slip included.
-    ht = services[HEALTHY_TOGETHER]
-    submitted = _submitted(Q1, n)
-    path = drive.workbook(ht, Q1, submitted, figures=_typed_as_text(ht, return_figures(ht, Q1)))
-    drive.add(SampleFile(
-        path,
-        ht.code,
-        Q1,
-        "typed_as_text",
-        "load",
-        "Percentages typed as text like '90%' and counts with thousands separators like '1,081' in text cells, "
-        "as people type them: the parser reads them as 90 and 1081.",
-        drive.mtime(submitted),
-    ))
-    submitted = _submitted(Q2, n)
-    path = drive.workbook(ht, Q2, submitted)
-    drive.add(SampleFile(
-        path,
-        ht.code,
-        Q2,
-        "reference_slip",
-        "quarantine",
-        "The report's own slip as published: 123% of babies with breastfeeding status recorded at 6-8 weeks "
-        "(1533 of 1242 due a review); it parses, and the checks must stop a percentage over 100 and a numerator "
-        "over its denominator.",
-        drive.mtime(submitted),
-    ))
-    # ... and the provider's corrected resubmission a week later. The corrected count is invented for the
-    # sample (the report never published one); every other figure is as published (1232 of 1284 ...).
-    figures = return_figures(ht, Q2)
-    figures[(HT_STATUS_NUM_KPI, Q2, "actual")] = HT_STATUS_CORRECTED
-    figures[(HT_STATUS_PCT_KPI, Q2, "actual")] = round(100 * HT_STATUS_CORRECTED / HT_STATUS_DENOMINATOR)
-    submitted = submitted + timedelta(days=7)
-    path = drive.workbook(ht, Q2, submitted, name=template_filename(ht.code, Q2).replace(".xlsx", "_v2.xlsx"),
-                          figures=figures)
-    drive.add(SampleFile(
-        path,
-        ht.code,
-        Q2,
-        "corrected_resubmission",
-        "load",
-        f"The provider's corrected Q2 return: {HT_STATUS_CORRECTED} of {HT_STATUS_DENOMINATOR} babies with "
-        "breastfeeding status recorded (an invented correction of the published 1533); everything else as "
-        "published, so the warehouse holds the report's figures (1232 of 1284 reviewed at 10-14 days, 96%).",
-        drive.mtime(submitted),
-    ))
-
-    # 3. Text in a number cell.
-    svc = services[TEXT_IN_NUMBER_SERVICE]
-    _good_return(drive, svc, Q1, n + 1)
-    figures = return_figures(svc, Q2)
-    figures[(TEXT_IN_NUMBER_KPI, Q2, "actual")] = TEXT_IN_NUMBER_VALUE
-    submitted = _submitted(Q2, n + 1)
-    path = drive.workbook(svc, Q2, submitted, figures=figures)
-    drive.add(SampleFile(
-        path,
-        svc.code,
-        Q2,
-        "text_in_number",
-        "quarantine",
-        f"{TEXT_IN_NUMBER_VALUE!r} typed in the Q2 Actual cell of {TEXT_IN_NUMBER_KPI}: not a number, so the "
-        "parser raises an error naming sheet KPIs and the cell.",
-        drive.mtime(submitted),
-    ))
-
-    # 4. A workbook still being copied onto the share: the first half of a valid workbook.
-    svc = services[TRUNCATED_SERVICE]
-    _good_return(drive, svc, Q1, n + 2)
-    path = drive.workbook(svc, Q2, _submitted(Q2, n + 2))
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
-    drive.add(SampleFile(
-        path,
-        svc.code,
-        Q2,
-        "truncated",
-        "unsettled",
-        "Still being written (first half of a valid workbook, modified just now): skipped while inside the "
-        "settle time; once settled it is unreadable and quarantined.",
-        drive.now(),
-    ))
-
-    # 5. Excel's lock and temporary files beside a good return, and a hidden .DS_Store.
-    svc = services[LOCK_FILE_SERVICE]
-    good_q2 = drive.folder(svc) / template_filename(svc.code, Q2)
-    lock = good_q2.with_name("~$" + good_q2.name)
-    lock.write_bytes(_lock_file_bytes("Practice Manager"))
-    drive.add(SampleFile(
-        lock,
-        svc.code,
-        Q2,
-        "excel_lock_file",
-        "ignore",
-        "Excel's owner file, present while someone has the return open: not a return.",
-        drive.mtime(REFERENCE_CLOCK - timedelta(minutes=20)),
-    ))
-    tmp = good_q2.with_name("E54A9C10.tmp")
-    tmp.write_bytes(good_q2.read_bytes()[:4096])
-    drive.add(SampleFile(
-        tmp,
-        svc.code,
-        Q2,
-        "temp_file",
-        "ignore",
-        "A temporary file Excel leaves behind when a save is interrupted: not a return.",
-        drive.mtime(REFERENCE_CLOCK - timedelta(days=3)),
-    ))
-    ds_store = drive.folder(svc).parent / ".DS_Store"
-    ds_store.write_bytes(_DS_STORE)
-    drive.add(SampleFile(
-        ds_store,
-        None,
-        None,
-        "hidden_file",
-        "ignore",
-        "A hidden file a Mac writes into folders it opens: not a return.",
-        drive.mtime(datetime(2017, 9, 4, 8, 15, tzinfo=UTC)),
-    ))
-
-    # 6. A return copied twice (the same bytes under another name).
-    svc = services[DUPLICATE_SERVICE]
-    original = drive.folder(svc) / template_filename(svc.code, Q1)
-    # In a subfolder named so that it sorts after the original both in a sorted os.walk and by full path.
-    copy = original.parent / "saved attachments" / original.name
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    copy.write_bytes(original.read_bytes())
-    drive.add(SampleFile(
-        copy,
-        svc.code,
-        Q1,
-        "duplicate",
-        "unchanged",
-        "The Q1 return saved a second time from the same email into a subfolder (later, and sorting after "
-        "the original): the same bytes as a return already loaded.",
-        drive.mtime(_submitted(Q1, GOOD_SERVICES.index(svc.code)) + timedelta(days=2)),
-    ))
-
-    # 7. A resubmission: the first Q2 return has one figure wrong, the _v2 copy matches the report.
-    svc = services[RESUBMITTED_SERVICE]
-    figures = return_figures(svc, Q2)
-    right = figures[(RESUBMITTED_KPI, Q2, "actual")]
-    figures[(RESUBMITTED_KPI, Q2, "actual")] = RESUBMITTED_WRONG_VALUE
-    first = datetime(2017, 10, 20, 11, 5, tzinfo=UTC)
-    path = drive.workbook(svc, Q2, first, figures=figures)
-    drive.add(SampleFile(
-        path,
-        svc.code,
-        Q2,
-        "resubmission_original",
-        "load",
-        f"First Q2 return: {RESUBMITTED_KPI} Q2 actual typed {RESUBMITTED_WRONG_VALUE} (digits of {right:g} "
-        "transposed); it loads, and is replaced by the _v2 resubmission.",
-        drive.mtime(first),
-    ))
-    second = datetime(2017, 10, 27, 14, 40, tzinfo=UTC)
-    name = template_filename(svc.code, Q2).replace(".xlsx", "_v2.xlsx")
-    path = drive.workbook(svc, Q2, second, name=name)
-    drive.add(SampleFile(
-        path,
-        svc.code,
-        Q2,
-        "resubmission",
-        "supersede",
-        f"Corrected Q2 return ({RESUBMITTED_KPI} {right:g} as published), sent a week later: it supersedes the "
-        "first, keeping the earlier figures in history.",
-        drive.mtime(second),
-    ))
-
-    # 8. A CSV export in the long layout.
-    svc = services[CSV_SERVICE]
-    path = drive.folder(svc) / template_filename(svc.code, Q2).replace(".xlsx", ".csv")
-    _write_csv(path, svc, Q2)
-    submitted = _submitted(Q2, GOOD_SERVICES.index(svc.code))
-    drive.add(SampleFile(
-        path,
-        svc.code,
-        Q2,
-        "csv",
-        "load",
-        "The Q2 figures exported from the pharmacy claims system as a long CSV (service,kpi,period,measure,value; "
-        "UTF-8 with BOM, CRLF) instead of the workbook; targets of later quarters left out.",
-        drive.mtime(submitted),
-    ))
-
-    # 9. A return for a service that is not configured.
-    template = services[UNKNOWN_SERVICE_TEMPLATE]
-    stray = template.model_copy(
-        update={
-            "code": UNKNOWN_SERVICE_CODE,
-            "name": "Weight Watchers referral scheme",
-            "provider": "Weight Watchers UK",
-            "reference_comments": [],
-            "reference_actions": [],
-        }
-    )
-    submitted = datetime(2017, 10, 25, 9, 30, tzinfo=UTC)
-    path = drive.workbook(stray, Q2, submitted, figures={})
-    drive.add(SampleFile(
-        path,
-        UNKNOWN_SERVICE_CODE,
-        Q2,
-        "unknown_service",
-        "quarantine",
-        f"Cover B3 says {UNKNOWN_SERVICE_CODE!r}, a service not in config/services: the parser raises naming cell B3.",
-        drive.mtime(submitted),
-    ))
-
-    # 10. The BCF local NHS activity return (no page in the performance report): 2015-16 Q1 and Q2 with
-    # the actuals the BCF planning template of March 2016 printed, sent in the month the national BCF
-    # quarterly collection took them (August and November 2015, as the template's sheet 5b says).
-    svc = services.get(BCF_ACTIVITY_SERVICE)
-    if svc is not None:
-        for quarter, submitted in BCF_ACTIVITY_RETURNS.items():
-            path = drive.workbook(svc, quarter, submitted)
-            drive.add(SampleFile(
-                path,
-                svc.code,
-                quarter,
-                "bcf_activity",
-                "load",
-                f"The BCF local NHS activity return for {quarter}: non-elective admissions and delayed transfer of "
-                "care days as the BCF planning template of 2 March 2016 printed the 2015/16 actuals.",
-                drive.mtime(submitted),
-            ))
-
+    _published_returns(drive, services)
+    _broken_files(drive, services)
+    _share_clutter(drive, services)
+    _bcf_activity(drive, services)
     log.info("wrote sample shared drive %s: %d files", root, len(drive.files))
     return drive.files
+
+
+def write_manifest(files: Iterable[SampleFile], root: Path, path: Path) -> Path:
+    """The drive's manifest as CSV: every file, what the pipeline should do with it, and for each file
+    that differs from what the report published on purpose, what is wrong with it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["file", "service", "quarter", "kind", "expect", "broken_on_purpose", "what"])
+    for f in files:
+        writer.writerow([f.relative(root), f.service_code or "", f.quarter or "", f.kind, f.expect,
+                         "yes" if f.kind in BROKEN_KINDS else "no", f.why])
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
 
 
 def iter_summary(files: Iterable[SampleFile], root: Path) -> Iterator[str]:
