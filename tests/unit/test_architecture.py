@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "quality": {"config", "periods"},
     "stats": {"config", "periods"},
     "warehouse": {"config", "periods", "quality"},
-    "reports": {"config", "periods", "returns", "stats", "warehouse"},
+    "reports": {"config", "periods", "returns", "quality", "stats", "warehouse"},
     "pipelines": {"config", "periods", "fingertips", "returns", "quality", "warehouse"},
     "airflow_support": {"config", "periods", "warehouse", "pipelines"},
     "demo": {"config", "periods", "returns", "fingertips"},

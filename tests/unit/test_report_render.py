@@ -390,7 +390,9 @@ def test_grey_service_shows_why_and_every_warning(html: str) -> None:
     box = sec[sec.index('<aside class="dq"') : sec.index("</aside>")]
     text = _text(box)
     assert "rated Grey" in text and "Quarantined" in text
-    assert "Provider return quarantined: figures cannot be relied on" in text
+    # Why it is Grey is said once, in the rating box, not repeated in the data-quality box.
+    assert "Provider return quarantined: figures cannot be relied on" not in text
+    assert _text(sec).count("Provider return quarantined: figures cannot be relied on") == 1
     assert "Error: Sheet 'KPIs' is missing the Q2 2017-18 column (sexual_health_q2.xlsx)" in text
     assert "Warning: Return arrived 12 days after the deadline" in text
     green = _section(html, "healthy_together")
@@ -452,7 +454,7 @@ def test_xlsx_tables_and_formula_text_stays_text(tmp_path: Path, data: ReportDat
 
     path = write_xlsx(data, tmp_path / "report.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames == ["Summary", "KPIs", "PHOF", "Comments", "Actions", "Data quality"]
+    assert wb.sheetnames == ["Summary", "KPIs", "PHOF", "Comments", "Actions", "Data quality", "Return tracker"]
 
     summary = {r[1]: r for r in wb["Summary"].iter_rows(min_row=2, values_only=True)}
     headers = [c.value for c in wb["Summary"][1]]
@@ -470,7 +472,7 @@ def test_xlsx_tables_and_formula_text_stays_text(tmp_path: Path, data: ReportDat
     tbc = [
         r
         for r in rows
-        if r[k["KPI code"]] == "four_month_review" and r[k["Quarter"]] == "2017-18-Q2" and r[k["Measure"]] == "Actual"
+        if r[k["KPI code"]] == "four_month_review" and r[k["Period"]] == "2017-18-Q2" and r[k["Measure"]] == "Actual"
     ]
     assert len(tbc) == 1 and tbc[0][k["Value"]] is None and tbc[0][k["Missing reason"]] == "tbc"
     to_date = [r for r in rows if r[k["KPI code"]] == "cwm_completers" and r[k["Measure"]] == "Actual to date"]

@@ -11,10 +11,16 @@ KPI rules (:func:`assess_kpi`)
     * A miss is a *near miss* when the shortfall is at most ``amber_margin_pct`` % of the target
       (e.g. target 90%, margin 10: 81% is a near miss, 80.9% a miss).
     * ``per_quarter``: the quarter's actual against the quarter's target.
-    * ``cumulative``: the actual to date against the cumulative target for the quarter when one is
-      given, else the pro-rata share of the annual target, ``annual_target * quarter / 4`` (the report
-      itself prints such targets: 18.75, 37.5, 56.25, 75 for an annual 75). In Q1 the quarter's actual
-      stands in for a missing actual to date.
+    * ``cumulative`` (within the financial year): the year-to-date actual against the year-to-date
+      target: the cumulative target for the quarter when one is given, else the pro-rata share of the
+      annual target, ``annual_target * quarter / 4`` (the report itself prints such targets: 18.75, 37.5,
+      56.25, 75 for an annual 75). The year-to-date actual is the stated actual to date, unless the
+      checks found it unreliable (it does not restart at the year boundary, or is not the sum of the
+      year's actuals): then the sum of the year's quarterly actuals is used and the basis says so; with
+      no such sum the KPI is ``no_data`` (a flagged to-date is a data-quality finding, never a rating
+      input). In Q1 the quarter's actual stands in for a missing actual to date.
+    * ``running`` (a multi-year running total, e.g. a five-year programme): the running total to date
+      (``actual_to_date``) against the programme's own target to date for the quarter (``target``).
     * ``half_yearly``: assessed in Q2 and Q4 only, actual against the half-year target (half the annual
       target when no half-year target is given). In Q1 and Q3 the status is ``no_target``.
     * ``annual``: assessed in Q4 only, actual to date (or the actual) against the annual target (or the
@@ -29,8 +35,10 @@ Service rules (:func:`service_rag`)
     * Grey when no KPI could be assessed against a target (none has one this quarter, or none with a
       target has a figure): a Green would claim "no issue identified" with nothing checked.
     * KPIs with a target but no figure are named in the reasons but do not change the colour otherwise.
+    * When a KPI the rating rests on has figures with data-quality findings (``flagged``), the reasons
+      say so: the colour is computed as usual, but it is marked as resting on questioned figures.
     * An :class:`Override` (a documented human decision) sets the final rating; the computed rating is
-      kept beside it and both appear in the reasons.
+      kept beside it; the reasons explain the computed rating only (the override carries its own reason).
 """
 
 from __future__ import annotations
@@ -49,8 +57,8 @@ from public_health.stats.significance import check_polarity
 
 Rag = Literal["Green", "Amber", "Red", "Grey"]
 RAG_RATINGS: tuple[str, ...] = ("Green", "Amber", "Red", "Grey")
-TargetKind = Literal["none", "per_quarter", "cumulative", "annual", "half_yearly"]
-TARGET_KINDS: frozenset[str] = frozenset({"none", "per_quarter", "cumulative", "annual", "half_yearly"})
+TargetKind = Literal["none", "per_quarter", "cumulative", "running", "annual", "half_yearly"]
+TARGET_KINDS: frozenset[str] = frozenset({"none", "per_quarter", "cumulative", "running", "annual", "half_yearly"})
 Status = Literal["met", "near_miss", "missed", "no_target", "no_data"]
 GREY_RETURN_STATUSES: frozenset[str] = frozenset({"missing", "quarantined"})
 _TOLERANCE = 1e-9
@@ -70,6 +78,14 @@ class KpiResult:
     annual_target: float | None
     quarter: int
     information_only: bool = False
+    #: The KPI's name as the report writes it (reasons name KPIs, never codes).
+    kpi_name: str = ""
+    #: The sum of the year's quarterly actuals up to the quarter, when every one of them is given.
+    year_actuals_sum: float | None = None
+    #: Why the stated actual to date is not used (a data-quality finding), or None.
+    to_date_finding: str | None = None
+    #: Where the target came from when the return gave none (e.g. "the contract's target in config/services").
+    target_source: str | None = None
 
     def __post_init__(self) -> None:
         check_polarity(self.polarity)
@@ -85,6 +101,7 @@ class KpiAssessment:
     shortfall_pct: float | None
     basis: str
     kpi_code: str = ""
+    kpi_name: str = ""
 
 
 def _num(x: float | None) -> float | None:
@@ -92,7 +109,9 @@ def _num(x: float | None) -> float | None:
 
 
 def _fmt(x: float, unit: str) -> str:
-    text = f"{round(x, 2):g}"
+    """2,530; 18.75; 90% (thousands separators, at most two decimals, no trailing zeros)."""
+    rounded = round(x, 2)
+    text = f"{int(rounded):,}" if float(rounded).is_integer() else f"{rounded:,.2f}".rstrip("0").rstrip(".")
     return f"{text}%" if unit == "percent" else text
 
 
@@ -103,7 +122,7 @@ def assess_kpi(r: KpiResult, amber_margin_pct: float) -> KpiAssessment:
     q = r.quarter
 
     def result(status: Status, basis: str, shortfall: float | None = None) -> KpiAssessment:
-        return KpiAssessment(status, shortfall, basis, r.kpi_code)
+        return KpiAssessment(status, shortfall, basis, r.kpi_code, r.kpi_name or r.kpi_code)
 
     if r.information_only:
         return result("no_target", "information only: not assessed against a target")
@@ -126,8 +145,19 @@ def assess_kpi(r: KpiResult, amber_margin_pct: float) -> KpiAssessment:
             target_desc = f"pro-rata target to Q{q} ({q}/4 of annual target {_fmt(annual, r.unit)})"
         else:
             target_desc = "cumulative target"
-        actual = to_date if to_date is not None or q != 1 else actual
-        actual_desc = f"actual to date at Q{q}"
+        if r.to_date_finding is not None:
+            actual = _num(r.year_actuals_sum)
+            actual_desc = (f"sum of the year's actuals to Q{q} (the stated actual to date is not used: "
+                           f"{r.to_date_finding})")
+        elif to_date is None and q != 1 and r.year_actuals_sum is not None:
+            actual = _num(r.year_actuals_sum)
+            actual_desc = f"year to date at Q{q} (the sum of the year's actuals: no actual to date was given)"
+        else:
+            actual = to_date if to_date is not None or q != 1 else actual
+            actual_desc = f"actual to date at Q{q}"
+    elif r.target_kind == "running":
+        target_desc, actual = "programme target to date", to_date
+        actual_desc = "running total to date"
     elif r.target_kind == "half_yearly":
         if target is None and annual is not None:
             target = annual / 2
@@ -151,6 +181,8 @@ def assess_kpi(r: KpiResult, amber_margin_pct: float) -> KpiAssessment:
     if r.polarity == "neither":
         note = " (polarity 'neither': the target is read as a minimum)"
     sign = "<=" if low_is_good else ">="
+    if r.target_source:
+        note += f" (target: {r.target_source})"
     basis = f"{actual_desc} {_fmt(actual, r.unit)} {sign} {target_desc} {_fmt(target, r.unit)}{note}"
     if (actual <= target) if low_is_good else (actual >= target):
         return result("met", basis, 0.0)
@@ -196,7 +228,7 @@ class RagResult:
 
 
 def _names(items: list[KpiAssessment]) -> str:
-    return ", ".join(a.kpi_code or "(unnamed KPI)" for a in items)
+    return "; ".join(a.kpi_name or a.kpi_code or "(unnamed KPI)" for a in items)
 
 
 def service_rag(
@@ -205,6 +237,7 @@ def service_rag(
     return_status: str,
     checks_failed: bool,
     override: Override | None = None,
+    flagged: Iterable[str] = (),
 ) -> RagResult:
     """Rate a service for a quarter from its KPI assessments; the rules are in the module docstring."""
     items = list(assessments)
@@ -233,19 +266,25 @@ def service_rag(
             computed = "Amber"
         else:
             computed = "Green"
-            reasons.append(f"All {len(assessed)} KPIs assessed against a target met it: {_names(assessed)}.")
-        reasons += [f"{a.kpi_code} missed its target: {a.basis}." for a in missed]
-        reasons += [f"{a.kpi_code} narrowly missed its target: {a.basis}." for a in near]
+            if len(assessed) == 1:
+                reasons.append(f"The one KPI assessed against a target met it: {_names(assessed)}.")
+            else:
+                reasons.append(f"All {len(assessed)} KPIs assessed against a target met them: {_names(assessed)}.")
+        reasons += [f"{_names([a])} missed its target: {a.basis}." for a in missed]
+        reasons += [f"{_names([a])} narrowly missed its target: {a.basis}." for a in near]
         if no_data:
             reasons.append(f"No figure this quarter for KPIs with a target: {_names(no_data)}.")
+        rated = {a.kpi_code for a in assessed}
+        on_flagged = [a for a in assessed if a.kpi_code in set(flagged)]
+        if on_flagged and rated:
+            reasons.append(
+                f"This rating rests on figures with data-quality findings ({_names(on_flagged)}): "
+                "see the findings beside them before relying on it."
+            )
 
-    final = computed
-    if override is not None:
-        final = override.rating
-        reasons.append(
-            f"Rating set to {override.rating} (computed {computed}) by {override.decided_by} "
-            f"on {override.decided_on.isoformat()}: {override.reason}"
-        )
+    # The reasons say why the computed rating was computed; an override is kept beside it (``override``),
+    # and shown once, with its own reason, by whoever prints the rating.
+    final = override.rating if override is not None else computed
     return RagResult(computed=computed, final=final, reasons=reasons, override=override)
 
 
@@ -262,6 +301,9 @@ class OverrideEntry(_Strict):
     reason: str = Field(min_length=1)
     decided_by: str = Field(min_length=1, description="Role of the person who decided")
     decided_on: date
+    reference_line: int | None = Field(
+        default=None, ge=1, description="Line of the published report the rating is transcribed from, if any"
+    )
 
     @field_validator("reason", "decided_by")
     @classmethod

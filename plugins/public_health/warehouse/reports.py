@@ -86,6 +86,8 @@ class FailedCheck:
     severity: str
     description: str | None
     unexpected_examples: tuple[dict[str, Any], ...] = ()
+    suite: str | None = None
+    expectation_index: int | None = None
 
 
 _KPI_VALUES = text(
@@ -98,6 +100,18 @@ def kpi_values(conn: Connection, service_code: str, quarters: Sequence[Financial
     """Every figure core holds for the service in ``quarters`` (all measures)."""
     rows = conn.execute(_KPI_VALUES, {"service": service_code, "quarters": _labels(quarters)})
     return [KpiFigure(**r._mapping) for r in rows]
+
+
+_SERVICE_FIGURES = text(
+    "SELECT kpi_code, period_label, measure, value, missing_reason FROM core.fact_kpi_value"
+    " WHERE service_code = :service ORDER BY kpi_code, period_label, measure"
+)
+
+
+def service_figures(conn: Connection, service_code: str) -> list[KpiFigure]:
+    """Every figure core holds for the service, for every period: quarters (``2017-18-Q2``) and
+    financial-year columns (``2016-17``) alike, including any given for quarters after a report's own."""
+    return [KpiFigure(**r._mapping) for r in conn.execute(_SERVICE_FIGURES, {"service": service_code})]
 
 
 _KPI_ACTUAL = text(
@@ -173,7 +187,7 @@ def service_actions(conn: Connection, service_code: str, quarter: FinancialQuart
 
 
 _LATEST_RETURN_FAILURES = text(
-    "SELECT r.file_path, d.severity, d.description, d.unexpected_examples"
+    "SELECT r.file_path, d.severity, d.description, d.unexpected_examples, d.suite, d.expectation_index"
     " FROM (SELECT batch_id, file_path FROM core.return_received WHERE service_code = :service"
     "       AND period_label = :quarter AND status IN :statuses ORDER BY file_modified_at DESC LIMIT 1) r"
     " JOIN audit.dq_result d ON d.batch_id = r.batch_id"
@@ -191,6 +205,7 @@ def latest_return_failures(conn: Connection, service_code: str, quarter: Financi
         FailedCheck(
             r.file_path, r.severity, r.description,
             tuple(json.loads(r.unexpected_examples)) if r.unexpected_examples else (),
+            r.suite, r.expectation_index,
         )
         for r in rows
     ]

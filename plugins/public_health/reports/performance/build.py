@@ -28,7 +28,7 @@ REPORT = "performance_report"
 
 def _plain(value: Any) -> Any:
     """``value`` as JSON-ready data: a quarter as its label (also as a dict key), dataclasses as dicts of
-    their fields, lists and tuples as lists, dates and times in ISO form."""
+    their fields, lists and tuples as lists, sets as sorted lists, dates and times in ISO form."""
     if isinstance(value, FinancialQuarter):
         return value.label
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -37,6 +37,8 @@ def _plain(value: Any) -> Any:
         return {_plain(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_plain(v) for v in value), key=str)
     if isinstance(value, date | datetime):
         return value.isoformat()
     return value

@@ -25,10 +25,14 @@ def _series(cells: dict[FinancialQuarter, KpiCell], quarters: list[FinancialQuar
 
 
 def _chart_actual(row: KpiRow, quarters: list[FinancialQuarter]) -> tuple[str, list[float | None]]:
-    """Which actual series to plot: actual to date for cumulative KPIs (their targets are to date)."""
-    to_date = _series(row.actual_to_date, quarters)
-    if row.target_kind == "cumulative" and any(v is not None for v in to_date):
-        return "Actual to date", to_date
+    """Which actual series to plot: for cumulative and running KPIs the to-date series their targets are
+    set on (``KpiRow.chart_to_date``: a flagged stated to-date replaced by the sum of the year's actuals),
+    so like is plotted against like; otherwise the quarter's actual."""
+    if row.target_kind in ("cumulative", "running") and row.chart_to_date:
+        label = "Actual to date" if not row.recomputed else "Year to date (sum of the year's actuals)"
+        return label, [row.chart_to_date.get(q) for q in quarters]
+    if row.target_kind in ("cumulative", "running"):
+        return "Actual to date", [None for _ in quarters]
     return "Actual", _series(row.actual, quarters)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -205,50 +206,199 @@ def _with_provenance(
     return pages, source
 
 
-def _kpi_rows(
-    conn: Connection, service: Any, quarter: FinancialQuarter, quarters: list[FinancialQuarter], amber_margin: float
-) -> list[tuple[KpiRow, Any]]:
+Cells = dict[tuple[str, str, str], KpiCell]   # (kpi_code, period label, measure) -> cell, every period
+
+#: Return checks (rules of include/expectations/provider_kpi_values.json) that the page's consistency
+#: findings state figure by figure, so a failed one is not listed a second time.
+STATED_BY_FINDINGS = frozenset(
+    {"percent_over_100", "numerator_over_denominator", "percent_not_ratio", "to_date_falls", "figure_after_quarter"}
+)
+#: How far (in percentage points) a stated percentage may be from its numerator / denominator beyond the
+#: rounding of its printed digits (half a unit of the last digit): 81% for 24 of 30 (80.0%) is a finding.
+PERCENT_TOLERANCE_POINTS = 0.05
+#: Findings that make a stated actual to date unusable for a rating (the year's actuals are summed instead).
+TO_DATE_RULES = frozenset({"to_date_no_reset", "to_date_not_sum", "running_total_stalled"})
+
+
+def _service_cells(conn: Connection, service_code: str) -> Cells:
+    return {
+        (f.kpi_code, f.period_label, f.measure): KpiCell(f.value, f.missing_reason)
+        for f in queries.service_figures(conn, service_code)
+    }
+
+
+def _findings(service: Any, cells: Cells, comments: list[Comment], quarter: FinancialQuarter) -> list[Any]:
+    """The consistency findings over every figure the warehouse holds for the service (history and
+    returns), with the quarter's comments, as of the report's quarter."""
+    from public_health.quality.consistency import ServiceFigures, check_service
+
+    values = {key: float(c.value) for key, c in cells.items() if c.value is not None}
+    figures = ServiceFigures(
+        service_code=service.code, service_name=service.name, kpis=tuple(service.kpis), values=values,
+        comments=tuple((quarter.label, c.text) for c in comments), as_of=quarter,
+    )
+    return check_service(figures, percent_tolerance_points=PERCENT_TOLERANCE_POINTS)
+
+
+def _year_actuals_sum(cells: Cells, kpi_code: str, quarter: FinancialQuarter) -> float | None:
+    """The sum of the KPI's actuals for the quarters of the year up to ``quarter``; None if any is missing."""
+    total = 0.0
+    for each in quarter.quarters_to_date():
+        cell = cells.get((kpi_code, each.label, "actual"))
+        if cell is None or cell.value is None:
+            return None
+        total += float(cell.value)
+    return total
+
+
+def _to_date_finding(findings: list[Any], kpi_code: str, quarter: FinancialQuarter) -> str | None:
+    for f in findings:
+        if f.kpi_code == kpi_code and f.rule in TO_DATE_RULES and quarter.label in f.periods:
+            return f.message.rstrip(".")
+    return None
+
+
+@dataclass(frozen=True)
+class _KpiInputs:
+    """What a service's KPI rows are built from."""
+
+    service: Any
+    quarter: FinancialQuarter
+    quarters: list[FinancialQuarter]
+    cells: Cells
+    findings: list[Any]
+    amber_margin: float
+
+
+def _kpi_rows(inputs: _KpiInputs) -> list[tuple[KpiRow, Any]]:
     """Each KPI's row for the table, with its assessment for the quarter."""
     from public_health.stats.rag import KpiResult, assess_kpi
 
-    # The warehouse keys its figures by quarter label; each quarter's figures are looked up by its label.
-    cells: dict[tuple[str, str, str], KpiCell] = {
-        (f.kpi_code, f.period_label, f.measure): KpiCell(f.value, f.missing_reason)
-        for f in queries.kpi_values(conn, service.code, quarters)
-    }
+    quarter, quarters, cells = inputs.quarter, inputs.quarters, inputs.cells
     q4 = quarter.year_quarters()[-1]
     rows = []
-    for kpi in service.kpis:
+    for kpi in inputs.service.kpis:
         def cell(period: FinancialQuarter, measure: str, kpi_code: str = kpi.code) -> KpiCell | None:
             return cells.get((kpi_code, period.label, measure))
 
         target = cell(quarter, "target")
         actual, to_date = cell(quarter, "actual"), cell(quarter, "actual_to_date")
-        annual = cell(q4, "target")
+        annual = cell(q4, "target") or cells.get((kpi.code, quarter.financial_year, "target"))
+        target_value = target.value if target else None
+        annual_value = annual.value if annual else None
+        source = None
+        if target_value is None and annual_value is None:
+            target_value, annual_value, source = _configured_targets(kpi, quarter)
+        information_only = bool(getattr(kpi, "information_only", False))
         assessment = assess_kpi(
             KpiResult(
                 kpi_code=kpi.code, unit=kpi.unit, polarity=kpi.polarity, target_kind=kpi.target_kind,
-                target=target.value if target else None, actual=actual.value if actual else None,
+                target=target_value, actual=actual.value if actual else None,
                 actual_to_date=to_date.value if to_date else None,
-                annual_target=annual.value if annual and kpi.target_kind == "cumulative" else None,
-                quarter=quarter.number, information_only=bool(getattr(kpi, "information_only", False)),
+                annual_target=annual_value if kpi.target_kind in ("cumulative", "annual", "half_yearly") else None,
+                quarter=quarter.number, information_only=information_only, kpi_name=kpi.name,
+                year_actuals_sum=_year_actuals_sum(cells, kpi.code, quarter),
+                to_date_finding=_to_date_finding(inputs.findings, kpi.code, quarter), target_source=source,
             ),
-            amber_margin,
+            inputs.amber_margin,
         )
+        chart, recomputed = _chart_to_date(inputs, kpi, quarters)
         rows.append((
             KpiRow(
                 code=kpi.code, name=kpi.name, unit=kpi.unit, target_kind=kpi.target_kind,
                 section=getattr(kpi, "section", None),
-                information_only=bool(getattr(kpi, "information_only", False)),
+                information_only=information_only,
                 target={q: c for q in quarters if (c := cell(q, "target")) is not None},
                 actual={q: c for q in quarters if (c := cell(q, "actual")) is not None},
                 actual_to_date={q: c for q in quarters if (c := cell(q, "actual_to_date")) is not None},
                 assessment=assessment.status,
                 assessment_note=assessment.basis,
+                chart_to_date=chart,
+                recomputed=recomputed,
+                years=_year_cells(cells, kpi.code, quarter),
             ),
             assessment,
         ))
     return rows
+
+
+_YEAR_LABEL = re.compile(r"\d{4}-\d{2}")
+
+
+def _configured_targets(kpi: Any, quarter: FinancialQuarter) -> tuple[float | None, float | None, str | None]:
+    """(quarter target, annual target, where from) from the KPI's configuration, for a return that gives
+    no target: a per-quarter KPI's standing ``target``; otherwise the year's ``targets`` entry, else the
+    standing ``target``, as the annual target. Never a target of another year."""
+    where = f"configured in config/services for {quarter.financial_year}"
+    if kpi.target_kind == "per_quarter":
+        return (kpi.target, None, "the standing quarterly target configured in config/services") \
+            if kpi.target is not None else (None, None, None)
+    annual = kpi.targets.get(quarter.financial_year)
+    if annual is not None:
+        return None, annual, where
+    if kpi.target is not None:
+        return None, kpi.target, "the standing annual target configured in config/services"
+    return None, None, None
+
+
+def _is_year(period: str) -> bool:
+    """Whether a warehouse period label is a financial-year column (``2016-17``), not a quarter."""
+    return _YEAR_LABEL.fullmatch(period) is not None
+
+
+def _year_cells(cells: Cells, kpi_code: str, quarter: FinancialQuarter) -> dict[str, dict[str, KpiCell]]:
+    """The KPI's whole-year figures for the years before the report's: year -> measure -> cell."""
+    years: dict[str, dict[str, KpiCell]] = {}
+    for (code, period, measure), cell in cells.items():
+        if code == kpi_code and _is_year(period) and period < quarter.financial_year:
+            years.setdefault(period, {})[measure] = cell
+    return years
+
+
+def _chart_to_date(
+    inputs: _KpiInputs, kpi: Any, quarters: list[FinancialQuarter]
+) -> tuple[dict[FinancialQuarter, float], frozenset[FinancialQuarter]]:
+    """The to-date series a cumulative or running KPI's chart plots: the stated actual to date, except
+    where a finding flags it or none is stated, where a cumulative KPI shows the sum of the year's actuals
+    instead (and a flagged running total is left out)."""
+    if kpi.target_kind not in ("cumulative", "running"):
+        return {}, frozenset()
+    series: dict[FinancialQuarter, float] = {}
+    recomputed = set()
+    for q in quarters:
+        stated = inputs.cells.get((kpi.code, q.label, "actual_to_date"))
+        usable = stated is not None and stated.value is not None
+        if usable and _to_date_finding(inputs.findings, kpi.code, q) is None:
+            series[q] = float(stated.value)  # type: ignore[union-attr, arg-type]
+        elif kpi.target_kind == "cumulative" and (total := _year_actuals_sum(inputs.cells, kpi.code, q)) is not None:
+            series[q] = total
+            recomputed.add(q)
+    return series, frozenset(recomputed)
+
+
+def _tracked(
+    quarter: FinancialQuarter, status: queries.ReturnStatus | None
+) -> tuple[FinancialQuarter, str, str | None]:
+    return (quarter, status.status, status.file_path) if status else (quarter, "missing", None)
+
+
+def _flagged(findings: list[Any], quarter: FinancialQuarter) -> set[str]:
+    """KPIs whose figures for the quarter have a finding that a rating would rest on."""
+    return {f.kpi_code for f in findings if f.kpi_code and f.affects_rating and quarter.label in f.periods}
+
+
+def _rule_of(check: queries.FailedCheck) -> str | None:
+    """The rule name the suite gives the failed check (``meta.rule``), found by its description (stable
+    across suite edits, unlike its index), when it can be told."""
+    from public_health.quality.gate import load_suite
+
+    if check.suite is None or not check.description:
+        return None
+    for expectation in load_suite(check.suite).get("expectations", []):
+        meta = expectation.get("meta", {})
+        if meta.get("description") and check.description.startswith(meta["description"]):
+            return meta.get("rule")
+    return None
 
 
 def _warnings(
@@ -263,6 +413,8 @@ def _warnings(
         out.append(DataWarning("error", f"The latest return failed its checks and was not loaded: "
                                         f"{status.error_summary}", status.file_path))
     for check in queries.latest_return_failures(conn, service_code, quarter):
+        if _rule_of(check) in STATED_BY_FINDINGS:
+            continue
         cells = ", ".join(str(e.get("cell")) for e in check.unexpected_examples[:5] if e.get("cell"))
         out.append(DataWarning(check.severity, check.description, f"{check.file_path} {cells}".strip()))
     return out
@@ -289,6 +441,9 @@ def assemble(
         overrides_path = config_dir() / "overrides" / f"{quarter.label}.yaml"
         overrides = load_overrides(overrides_path) if overrides_path.exists() else {}
         statuses = {r.service_code: r for r in queries.return_statuses(conn, quarter)}
+        year_statuses = {
+            q: {r.service_code: r for r in queries.return_statuses(conn, q)} for q in quarter.quarters_to_date()
+        }
         indicator_ids = _service_indicator_ids(services)
         # The KPI table's columns: every quarter of the financial years shown, up to this quarter's year end.
         first_year = quarter.year - settings.reports.performance.years_shown + 1
@@ -302,17 +457,20 @@ def assemble(
                                          Rating("Grey", "Grey", ["The service is redacted in this report."]),
                                          "redacted", None, quarters, [], [], [], [], []))
                 continue
+            comments = [Comment(r.comment, r.lead, r.comment_date)
+                        for r in queries.service_comments(conn, code, quarter)]
+            cells = _service_cells(conn, code)
+            findings = _findings(service, cells, comments, quarter)
             amber = float(service.rag_rules.amber_margin_pct)
-            assessed = _kpi_rows(conn, service, quarter, quarters, amber)
+            assessed = _kpi_rows(_KpiInputs(service, quarter, quarters, cells, findings, amber))
             kpis = [row for row, _ in assessed]
             return_status = status.status if status else "missing"
             rag = service_rag(
                 [a for _, a in assessed], return_status=return_status,
                 checks_failed=return_status == "quarantined", override=overrides.get(code),
+                flagged=_flagged(findings, quarter),
             )
             ov = rag.override
-            comments = [Comment(r.comment, r.lead, r.comment_date)
-                        for r in queries.service_comments(conn, code, quarter)]
             actions = [Action(r.action, r.action_by) for r in queries.service_actions(conn, code, quarter)]
             pages.append(
                 ServicePage(
@@ -330,6 +488,9 @@ def assemble(
                     comments=comments,
                     actions=actions,
                     warnings=_warnings(conn, code, quarter, status),
+                    findings=findings,
+                    years=sorted({year for row in kpis for year in row.years}),
+                    returns=[_tracked(q, year_statuses[q].get(code)) for q in quarter.quarters_to_date()],
                 )
             )
         phof_rows = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from public_health.periods import FinancialQuarter
 
@@ -62,6 +63,12 @@ class KpiRow:
     actual_to_date: dict[FinancialQuarter, KpiCell]
     assessment: str            # met, near_miss, missed, no_target, no_data
     assessment_note: str | None = None
+    #: For a cumulative or running KPI, the to-date series its chart plots against its to-date target: the
+    #: stated actual to date, or, where a finding flags it, the sum of the year's actuals (``recomputed``).
+    chart_to_date: dict[FinancialQuarter, float] = field(default_factory=dict)
+    recomputed: frozenset[FinancialQuarter] = frozenset()
+    #: Financial-year columns (``2016-17``) the report prints before its quarters: year -> measure -> cell.
+    years: dict[str, dict[str, KpiCell]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,14 @@ class ServicePage:
     comments: list[Comment]
     actions: list[Action]
     warnings: list[DataWarning]
+    #: Consistency findings over the page's figures (``quality.consistency.Finding``: rule, severity,
+    #: KPI, periods, measure, message), each shown beside the figure it is about.
+    findings: list[Any] = field(default_factory=list)
+    #: Financial-year columns shown before the quarters (``2015-16``), oldest first: the years before the
+    #: report's own for which the warehouse holds whole-year figures (imported history, say).
+    years: list[str] = field(default_factory=list)
+    #: The return tracker's rows: each quarter of the year to date, its return status and latest file.
+    returns: list[tuple[FinancialQuarter, str, str | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -198,18 +198,53 @@ class _Measure:
     cells: list[dict[str, Any]]
 
 
-def _kpi_view(row: KpiRow, quarters: list[FinancialQuarter]) -> dict[str, Any]:
+Flags = dict[tuple[str, str, str], list[int]]   # (kpi_code, period label, measure) -> finding numbers
+
+
+def findings_view(findings: list[Any]) -> tuple[list[dict[str, Any]], Flags]:
+    """The page's consistency findings numbered 1, 2, ... and, for each figure a finding is about, the
+    numbers to mark beside it (a finding that names no measure marks the KPI's actual)."""
+    shown: list[dict[str, Any]] = []
+    flags: Flags = {}
+    for n, f in enumerate(findings, start=1):
+        shown.append({
+            "n": n,
+            "severity": "Error" if f.severity == "error" else "Warning",
+            "css": f.severity,
+            "message": f.message,
+            "rule": f.rule,
+        })
+        if f.kpi_code:
+            for period in f.periods:
+                flags.setdefault((f.kpi_code, period, f.measure or "actual"), []).append(n)
+    return shown, flags
+
+
+def year_heading(year: str) -> str:
+    """``2016/17``: a financial-year column as the reference report heads it."""
+    return year.replace("-", "/")
+
+
+def _kpi_view(
+    row: KpiRow, quarters: list[FinancialQuarter], flags: Flags | None = None, years: list[str] | None = None
+) -> dict[str, Any]:
     measures: list[_Measure] = []
     for attr, label in MEASURES:
         cells: dict[FinancialQuarter, KpiCell] = getattr(row, attr)
-        wanted = bool(cells) or (attr == "actual") or (attr == "target" and row.target_kind != "none")
-        wanted = wanted or (attr == "actual_to_date" and row.target_kind == "cumulative")
+        in_years = any(attr in row.years.get(y, {}) for y in years or [])
+        wanted = bool(cells) or in_years or (attr == "actual") or (attr == "target" and row.target_kind != "none")
+        wanted = wanted or (attr == "actual_to_date" and row.target_kind in ("cumulative", "running"))
         if not wanted:
             continue
         shown = []
+        for year in years or []:
+            text, missing = cell_text(row.years.get(year, {}).get(attr), row.unit)
+            marks = (flags or {}).get((row.code, year, attr), [])
+            shown.append({"text": text, "missing": missing, "flags": marks})
         for q in quarters:
             text, missing = cell_text(cells.get(q), row.unit)
-            shown.append({"text": text, "missing": missing})
+            marks = (flags or {}).get((row.code, q.label, attr), [])
+            shown.append({"text": text, "missing": missing, "flags": marks})
         measures.append(_Measure(label, shown))
     if row.information_only:
         assessment = {"symbol": "", "css": "none", "text": "Information only"}
@@ -226,13 +261,13 @@ def _kpi_view(row: KpiRow, quarters: list[FinancialQuarter]) -> dict[str, Any]:
     }
 
 
-def _kpi_groups(kpis: list[KpiRow], quarters: list[FinancialQuarter]) -> list[dict[str, Any]]:
+def _kpi_groups(page: ServicePage, flags: Flags) -> list[dict[str, Any]]:
     """KPIs in order, grouped by consecutive section (the reference's sub-headings)."""
     groups: list[dict[str, Any]] = []
-    for row in kpis:
+    for row in page.kpis:
         if not groups or groups[-1]["section"] != row.section:
             groups.append({"section": row.section, "kpis": []})
-        groups[-1]["kpis"].append(_kpi_view(row, quarters))
+        groups[-1]["kpis"].append(_kpi_view(row, page.quarters, flags, page.years))
     return groups
 
 
@@ -317,6 +352,7 @@ def service_view(
     """One service page; ``charts`` are its KPI charts (``charts.service_charts``); ``phof_source``
     where the report's PHOF figures come from (for the note on its PHOF table)."""
     grey = "Grey" in (page.rating.final, page.rating.computed)
+    findings, flags = findings_view(page.findings)
     return {
         "code": page.code,
         "anchor": f"service-{page.code}",
@@ -328,9 +364,12 @@ def service_view(
         "return_status_code": page.return_status,
         "return_file": page.return_file,
         "quarters": [{"label": column_heading(q), "current": q == report_quarter} for q in page.quarters],
+        "columns": [{"label": year_heading(y), "current": False, "year": True} for y in page.years]
+        + [{"label": column_heading(q), "current": q == report_quarter, "year": False} for q in page.quarters],
         "phof": [_phof_view(r) for r in page.phof],
         "phof_source": phof_source_view(page.phof, phof_source or PhofSource()),
-        "kpi_groups": _kpi_groups(page.kpis, page.quarters),
+        "kpi_groups": _kpi_groups(page, flags),
+        "findings": findings,
         "charts": charts,
         "comments": [{"text": c.text, "lead": c.lead or "", "on": format_date(c.on)} for c in page.comments],
         "actions": [{"text": a.text, "action_by": format_date(a.action_by)} for a in page.actions],
@@ -362,8 +401,10 @@ def summary_rows(data: ReportData) -> list[dict[str, Any]]:
                 "provider": page.provider or "Not recorded",
                 "rating": _rating_view(page.rating),
                 "return_status": RETURN_STATUS.get(page.return_status, page.return_status),
-                "warnings": sum(1 for w in page.warnings if w.severity != "error"),
-                "errors": sum(1 for w in page.warnings if w.severity == "error"),
+                "warnings": sum(1 for w in page.warnings if w.severity != "error")
+                + sum(1 for f in page.findings if f.severity != "error"),
+                "errors": sum(1 for w in page.warnings if w.severity == "error")
+                + sum(1 for f in page.findings if f.severity == "error"),
             }
         )
     return rows

@@ -62,12 +62,13 @@ COLUMNS: dict[str, list[tuple[str, int]]] = {
         ("Unit", 9),
         ("Target kind", 12),
         ("Information only", 10),
-        ("Quarter", 11),
+        ("Period", 11),
         ("Measure", 14),
         ("Value", 10),
         ("Missing reason", 18),
         ("Assessment", 12),
         ("Assessment note", 30),
+        ("Data-quality findings", 30),
     ],
     "PHOF": [
         *_SERVICE,
@@ -97,8 +98,20 @@ COLUMNS: dict[str, list[tuple[str, int]]] = {
         ("Return status", 24),
         ("Return file", 30),
         ("Severity", 9),
+        ("Rule", 22),
+        ("KPI", 40),
+        ("Periods", 22),
         ("Message", 80),
         ("Where", 24),
+    ],
+    "Return tracker": [
+        *_SERVICE,
+        ("Quarter", 11),
+        ("Return status", 24),
+        ("Return file", 30),
+        ("Findings", 9),
+        ("Finding rules", 40),
+        ("Findings in words", 80),
     ],
 }
 
@@ -122,7 +135,8 @@ def _summary_row(quarter: FinancialQuarter, page: ServicePage) -> tuple[Any, ...
     ids = (page.code, page.name)
     if page.redacted:
         return (quarter.label, *ids, "Redacted", *_final_for_sheet(page), "Redacted", None, None, None)
-    errors = sum(1 for w in page.warnings if w.severity == "error")
+    errors = sum(1 for w in page.warnings if w.severity == "error") + sum(
+        1 for f in page.findings if f.severity == "error")
     return (
         quarter.label,
         *ids,
@@ -131,28 +145,42 @@ def _summary_row(quarter: FinancialQuarter, page: ServicePage) -> tuple[Any, ...
         RETURN_STATUS.get(page.return_status, page.return_status),
         page.return_file,
         errors,
-        len(page.warnings) - errors,
+        len(page.warnings) + len(page.findings) - errors,
     )
 
 
+def _findings_at(page: ServicePage) -> dict[tuple[str, str, str], list[str]]:
+    """(KPI code, period, measure) -> the rules of the findings about that figure."""
+    at: dict[tuple[str, str, str], list[str]] = {}
+    for f in page.findings:
+        if f.kpi_code:
+            for period in f.periods:
+                at.setdefault((f.kpi_code, period, f.measure or "actual"), []).append(f.rule)
+    return at
+
+
 def _kpi_rows(page: ServicePage) -> list[tuple[Any, ...]]:
-    """One row per KPI × quarter × measure with a cell: its value, or no value and why."""
+    """One row per KPI × quarter × measure with a cell: its value, or no value and why, and the rules of
+    any data-quality findings about it."""
+    findings = _findings_at(page)
     rows = []
     for row in page.kpis:
         head = (page.code, page.name, row.section, row.code, row.name, row.unit, row.target_kind, row.information_only)
         assessment = (
             "Information only" if row.information_only else ASSESSMENT.get(row.assessment, ("", "", row.assessment))[2]
         )
-        for q in page.quarters:
+        periods: list[tuple[str, Any]] = [(y, None) for y in page.years] + [(q.label, q) for q in page.quarters]
+        for period, q in periods:
             for attr, label in MEASURES:
-                cell: KpiCell | None = getattr(row, attr).get(q)
+                cell: KpiCell | None = getattr(row, attr).get(q) if q else row.years.get(period, {}).get(attr)
                 if cell is None:
                     continue
                 if is_number(cell.value):
                     value, reason = cell.value, None
                 else:
                     value, reason = None, missing_words(cell.missing_reason)
-                rows.append((*head, q.label, label, value, reason, assessment, row.assessment_note))
+                rules = ", ".join(findings.get((row.code, period, attr), [])) or None
+                rows.append((*head, period, label, value, reason, assessment, row.assessment_note, rules))
     return rows
 
 
@@ -194,16 +222,35 @@ def _page_rows(page: ServicePage, source: PhofSource) -> dict[str, list[tuple[An
         return {}
     ids = (page.code, page.name)
     status = RETURN_STATUS.get(page.return_status, page.return_status)
+    names = {k.code: k.name for k in page.kpis}
     return {
         "KPIs": _kpi_rows(page),
         "PHOF": _phof_rows(page, source),
         "Comments": [(*ids, c.text, c.lead, c.on) for c in page.comments],
         "Actions": [(*ids, a.text, a.action_by) for a in page.actions],
         "Data quality": [
-            (*ids, status, page.return_file, "Error" if w.severity == "error" else "Warning", w.message, w.where)
+            (*ids, status, page.return_file, "Error" if w.severity == "error" else "Warning", None, None, None,
+             w.message, w.where)
             for w in page.warnings
+        ] + [
+            (*ids, status, page.return_file, "Error" if f.severity == "error" else "Warning", f.rule,
+             names.get(f.kpi_code), ", ".join(f.periods), f.message, None)
+            for f in page.findings
         ],
+        "Return tracker": _tracker_rows(page),
     }
+
+
+def _tracker_rows(page: ServicePage) -> list[tuple[Any, ...]]:
+    """Each quarter's return of the year to date, with the findings about that quarter's figures."""
+    rows = []
+    for quarter, status, file in page.returns:
+        about = [f for f in page.findings if quarter.label in f.periods]
+        rows.append((
+            page.code, page.name, quarter.label, RETURN_STATUS.get(status, status), file, len(about),
+            ", ".join(sorted({f.rule for f in about})) or None, " | ".join(f.message for f in about) or None,
+        ))
+    return rows
 
 
 def _table(book: Workbook, name: str) -> SheetWriter:
@@ -216,7 +263,7 @@ def _table(book: Workbook, name: str) -> SheetWriter:
 
 
 def write_xlsx(data: ReportData, path: Path) -> Path:
-    """The tables behind every page: Summary, KPIs, PHOF, Comments, Actions, Data quality."""
+    """The tables behind every page: Summary, KPIs, PHOF, Comments, Actions, Data quality, Return tracker."""
     started = time.perf_counter()
     path = Path(path)
     created = data.generated_at
