@@ -248,6 +248,13 @@ def demo_provider_returns(settings: Any, quarter: FinancialQuarter = DEMO_QUARTE
     )
 
 
+def cmd_import_history(args: argparse.Namespace) -> int:
+    """The kpi_history_import DAG's work from the command line (checks, quarantine, one transaction)."""
+    from public_health.pipelines.history_import import main as import_history
+
+    return import_history([str(args.file)] + (["--as-of", args.as_of] if args.as_of else []))
+
+
 def cmd_templates(args: argparse.Namespace) -> int:
     from public_health.pipelines.provider_returns import write_templates
 
@@ -355,6 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     templates = sub.add_parser("templates", help="write blank provider return workbooks for a quarter")
     templates.add_argument("--quarter", required=True, help="financial-year quarter, e.g. 2017-18-Q2")
     templates.set_defaults(func=cmd_templates)
+    history = sub.add_parser("import-history", help="import a KPI history file (CSV or XLSX) into the warehouse")
+    history.add_argument("file", type=Path, help="service, kpi, period, measure, value, note: one figure a row")
+    history.add_argument("--as-of", help="the quarter the history runs to, e.g. 2017-18-Q2 (default: the last ended)")
+    history.set_defaults(func=cmd_import_history)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
