@@ -163,6 +163,45 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
+#: One prepared Great Expectations context per suite file and its version (path, size, modification time),
+#: for the life of the process: building the context and the suite's expectation objects costs far more
+#: than validating a small frame, and each validation gets its frame through the batch parameters.
+_PREPARED: dict[str, tuple[tuple[int, int], tuple[dict[str, Any], Any, Any]]] = {}
+
+
+def _prepared(suite_name: str, directory: Path | None) -> tuple[dict[str, Any], Any, Any]:
+    """(suite file data, GE suite, whole-dataframe batch definition) for the suite as it is on disk now."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    path = (directory or EXPECTATIONS_DIR) / f"{suite_name}.json"
+    try:
+        stat = path.stat()
+    except FileNotFoundError as exc:
+        raise SuiteError(f"{path}: suite file not found") from exc
+    where, version = str(path.resolve()), (stat.st_size, stat.st_mtime_ns)
+    if where in _PREPARED and _PREPARED[where][0] == version:
+        return _PREPARED[where][1]
+    suite_data = load_suite(suite_name, directory)
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    expectations = []
+    for i, exp in enumerate(suite_data["expectations"]):
+        meta = {**exp.get("meta", {}), "index": i}
+        try:
+            config = ExpectationConfiguration(type=exp["type"], kwargs=exp.get("kwargs", {}), meta=meta)
+            expectations.append(config.to_domain_obj())
+        except Exception as exc:  # GE raises several types for unknown names and bad kwargs
+            raise SuiteError(f"{suite_data['_path']}: expectations[{i}] ({exp.get('type')}): {exc}") from exc
+    suite = context.suites.add(gx.ExpectationSuite(name=suite_data["name"], expectations=expectations))
+    asset = context.data_sources.add_pandas("staged").add_dataframe_asset("frame")
+    prepared = (suite_data, suite, asset.add_batch_definition_whole_dataframe("whole"))
+    _PREPARED[where] = (version, prepared)   # the newest version of each suite file
+    return prepared
+
+
 def validate_frame(
     suite_name: str,
     frame: Any,
@@ -177,31 +216,9 @@ def validate_frame(
     ``row_offset`` turns a frame index into the row a person finds in the source (2 for a CSV with
     a header line, so index 0 is line 2).
     """
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
     started = time.perf_counter()
-    suite_data = load_suite(suite_name, directory)
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-
-    expectations = []
-    metas: list[dict[str, Any]] = []
-    for i, exp in enumerate(suite_data["expectations"]):
-        meta = dict(exp.get("meta", {}))
-        meta["index"] = i
-        metas.append(meta)
-        try:
-            config = ExpectationConfiguration(type=exp["type"], kwargs=exp.get("kwargs", {}), meta=meta)
-            expectations.append(config.to_domain_obj())
-        except Exception as exc:  # GE raises several types for unknown names and bad kwargs
-            raise SuiteError(f"{suite_data['_path']}: expectations[{i}] ({exp.get('type')}): {exc}") from exc
-
-    suite = context.suites.add(gx.ExpectationSuite(name=suite_data["name"], expectations=expectations))
-    asset = context.data_sources.add_pandas("staged").add_dataframe_asset("frame")
-    batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
+    suite_data, suite, batch_definition = _prepared(suite_name, directory)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(
         suite,
         expectation_parameters=parameters or {},
