@@ -10,6 +10,7 @@ and the warehouse URL points at the warehouse database, not Airflow's.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ ONE_SHOT = {"airflow-init"}
 DEFAULTED_ENV: dict[str, str] = {
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "only `python -m public_health.cli demo` sets a default, to keep its "
     "terminal readable; the stack keeps Airflow's own logging configuration",
+    "AIRFLOW__API__PORT": "read only by `python -m public_health.cli up-info` (make up) to print the address; the "
+    "stack's api-server listens on 8080 inside its container and publishes AIRFLOW_API_HOST_PORT",
 }
 # Host directories the stack mounts that are created at run time rather than committed.
 RUNTIME_HOST_DIRS: dict[str, str] = {
@@ -251,3 +254,91 @@ def test_the_analyst_role_is_read_only_on_mart() -> None:
     assert "default_transaction_read_only" in sql
     for forbidden in ("INSERT", "UPDATE", "DELETE", "TRUNCATE", "CREATE ON SCHEMA mart"):
         assert not re.search(rf"GRANT [^;]*{forbidden}[^;]* TO :\"analyst\"", sql), forbidden
+
+
+# The image and the stack agree ----------------------------------------------------------------------
+
+DOCKERFILE = ROOT / "Dockerfile"
+AIRFLOW_UID = 50000  # the official image's airflow user
+
+
+def _dockerfile_prepared_dirs() -> tuple[set[str], set[str]]:
+    """Folders the Dockerfile creates (mkdir -p) and chowns to airflow, as root, before `USER airflow`."""
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
+    created: set[str] = set()
+    owned: set[str] = set()
+    user = "airflow"
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("USER "):
+            user = line.split()[1]
+        if not line.startswith("RUN ") or user != "root":
+            continue
+        for command in re.split(r"&&|;", line.removeprefix("RUN ")):
+            words = command.split()
+            if words[:2] == ["mkdir", "-p"]:
+                created.update(words[2:])
+            if words[:1] == ["chown"]:
+                args = [w for w in words[1:] if not w.startswith("-")]
+                if args and args[0].split(":")[0] in ("airflow", str(AIRFLOW_UID)):
+                    owned.update(args[1:])
+    return created, owned
+
+
+def test_every_named_volume_of_the_airflow_image_exists_in_it_owned_by_airflow(services: dict) -> None:
+    """Issue 12: a named volume mounted where the image has no folder is created root-owned by Docker, so
+    airflow-init (uid 50000) could not write the passwords file. Each named volume the Airflow services mount
+    must be a folder the Dockerfile creates and chowns to airflow."""
+    created, owned = _dockerfile_prepared_dirs()
+    wrong = []
+    for name in AIRFLOW_SERVICES | ONE_SHOT:
+        assert services[name].get("image", "").startswith("public-health-airflow"), name
+        for volume in services[name].get("volumes", []):
+            source, target = str(volume).split(":")[:2]
+            if source.startswith((".", "/")):
+                continue  # a bind mount: the host folder's owner applies (AIRFLOW_UID in .env.example)
+            if target not in created or target not in owned:
+                wrong.append(f"{name}: {source} -> {target} (created: {target in created}, owned: {target in owned})")
+    assert not wrong, f"named volumes the Dockerfile does not prepare for uid {AIRFLOW_UID}: {wrong}"
+
+
+def test_the_dockerfile_check_sees_a_missing_folder(tmp_path, monkeypatch) -> None:
+    """The check above can fail: a Dockerfile without the mkdir would leave /opt/airflow/auth unprepared."""
+    fake = tmp_path / "Dockerfile"
+    fake.write_text("FROM apache/airflow:3.3.2-python3.11\nUSER root\nRUN apt-get update\nUSER airflow\n")
+    monkeypatch.setattr(sys.modules[__name__], "DOCKERFILE", fake)
+    created, owned = _dockerfile_prepared_dirs()
+    assert "/opt/airflow/auth" not in created | owned
+
+
+def _init_fragment(services: dict) -> str:
+    command = services["airflow-init"]["command"][-1]
+    start = command.index("# refuse-placeholders")
+    end = command.index("# end refuse-placeholders")
+    return command[start:end].replace("$$", "$")
+
+
+@pytest.mark.parametrize("variable", ["AIRFLOW_ADMIN_PASSWORD", "AIRFLOW__CORE__FERNET_KEY", "WAREHOUSE_URL",
+                                      "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+def test_airflow_init_refuses_env_example_placeholders(services: dict, variable: str) -> None:
+    """No default admin password: .env.example's `change-me` values stop airflow-init, naming each."""
+    import subprocess
+
+    real = {"PATH": "/usr/bin:/bin", "AIRFLOW_ADMIN_PASSWORD": "Zq3-long-and-real", "AIRFLOW__CORE__FERNET_KEY": "k" * 44,
+            "WAREHOUSE_URL": "postgresql+psycopg://loader:s3cret-x@warehouse-db:5432/warehouse",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql+psycopg2://airflow:pw-real@postgres:5432/airflow"}
+    fragment = _init_fragment(services)
+    ok = subprocess.run(["bash", "-c", "set -euo pipefail\n" + fragment], env=real, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    placeholder = {**real, variable: real[variable].replace(real[variable].split("@")[0].split(":")[-1], "change-me")
+                   if "@" in real[variable] else "change-me"}
+    refused = subprocess.run(["bash", "-c", "set -euo pipefail\n" + fragment], env=placeholder, capture_output=True,
+                             text=True)
+    assert refused.returncode == 1
+    assert variable in refused.stderr and "change-me" in refused.stderr
+
+
+def test_the_admin_passwords_file_is_created_private(services: dict) -> None:
+    command = services["airflow-init"]["command"][-1]
+    assert "os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)" in command
+    assert 'open(path, "w")' not in command
