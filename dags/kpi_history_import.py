@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
 
 from public_health.airflow_support import DEFAULT_OWNER, WAREHOUSE_POOL
+from public_health.airflow_support.alerts import alert_default_args
 from public_health.airflow_support.watcher import watch
 from public_health.config import settings as _settings
 
 DOC = """
-### KPI history import (on demand)
+### KPI history import
+
+**Schedule:** none: on demand only (Trigger DAG w/ config, with the file's path).
+
+**Inputs:** one KPI history file (param `file`, described below) and `config/services/`.
+
+**Outputs:** figures in `core.fact_kpi_value` (superseded ones in `core.fact_kpi_value_history`, each row's
+note kept), the original in `data/landing/history/<sha>/`, a quarantine report when the file fails, one row in
+`audit.load_batch` (source `kpi_history_import`).
 
 Teams arrive with years of KPI history in spreadsheets. Trigger this DAG with the path of one history
 file to load it into `core.fact_kpi_value` like a provider return: the same checks, the same quarantine,
@@ -28,15 +37,21 @@ Params: **file** (required; an absolute path, or one relative to the project fol
 (a quarter like `2017-18-Q2`; empty: the last quarter that ended before the run's date). No figure but a
 target may be for a period after `as_of`.
 
-1. **sync_config**: services, providers and KPIs from `config/services/` (as the provider returns DAG).
-2. **choose_as_of**: the `as_of` quarter (a param that is not a quarter fails the run at once).
-3. **import_file** (pool `warehouse`): copy to `data/landing/history/<sha>/`, read, stage and check with
+**Tasks, by stage** (task groups):
+
+1. **extract.sync_config**: services, providers and KPIs from `config/services/` (as the provider returns DAG).
+   **extract.choose_as_of**: the `as_of` quarter (a param that is not a quarter fails the run at once).
+2. **check_and_load.import_file** (pool `warehouse`): copy to `data/landing/history/<sha>/`, read, stage and check with
    `include/expectations/provider_kpi_values.json`, then load in one transaction (figures merged, superseded
    ones kept in `core.fact_kpi_value_history`, each row's note kept), recorded in `audit.load_batch` with
    source `kpi_history_import`. The same file again is `unchanged`; a changed file updates only what changed.
    A file that fails is **quarantined whole** (`data/quarantine/kpi_history_import/<sha>/report.md` names
    each line and what to fix) and the run fails with a one-line message naming the file and the report.
-4. **watcher**: fails the run whenever any task failed.
+3. **watcher**: fails the run whenever any task failed.
+
+**When it fails:** the failed task's log ends with one line naming the file and its report, and the same is
+emailed (or logged). Fix the lines the report names (or the file's path or `as_of` param) and trigger again;
+the quarantined file is kept as received.
 
 The same import runs from the command line:
 `python -m public_health.pipelines.history_import FILE --as-of 2017-18-Q2`.
@@ -54,7 +69,7 @@ _cfg = _settings()
     max_active_runs=1,
     tags=["provider-returns", "kpi", "history", "warehouse"],
     doc_md=DOC,
-    default_args={"owner": DEFAULT_OWNER, "retries": 0},
+    default_args={"owner": DEFAULT_OWNER, "retries": 0, **alert_default_args()},
     params={
         "file": Param(type="string", minLength=1,
                       description="Path of the history file (.csv or .xlsx): absolute, or relative to the project"),
@@ -101,7 +116,10 @@ def kpi_history_import():
             raise AirflowFailException(f"{path} quarantined, nothing loaded: see {result.report}")
         return result.to_dict()
 
-    import_file(choose_as_of(), sync_config())
+    with TaskGroup("extract", tooltip="Services and KPIs, and the quarter the history runs to"):
+        as_of, synced = choose_as_of(), sync_config()
+    with TaskGroup("check_and_load", tooltip="Read, stage, check and load the file in one transaction, or quarantine"):
+        import_file(as_of, synced)
 
 
 kpi_history_import_dag = watch(kpi_history_import())

@@ -6,10 +6,23 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
 from public_health.airflow_support import DEFAULT_OWNER, KPI_FACTS, PHOF_FACTS, WAREHOUSE_POOL
+from public_health.airflow_support.alerts import alert_default_args
 from public_health.config import settings as _settings
 
 DOC = """
-### Performance report (quarterly, and when PHOF and KPI facts are updated)
+### Performance report
+
+**Schedule:** quarterly, six weeks after each quarter ends, when returns are due
+(`schedules.performance_report`, Europe/London), and whenever both the `phof_indicator_values` and
+`provider_kpi_values` assets have been updated (then only once every expected return for the quarter is in).
+
+**Inputs:** the warehouse (`core.fact_kpi_value`, `core.fact_indicator_value`, the return tracker),
+`config/services/` (pages, KPIs, targets, comments), `config/overrides/<quarter>.yaml`.
+Param `quarter` (e.g. `2017-18-Q2`; empty: the last quarter that has ended).
+
+**Outputs:** `output/reports/performance/<YYYY-YY>-Q<n>/report.html`, `report.pdf`, `report-data.xlsx`, and a
+row in `audit.report_build` with the load batches used and each file's sha256.
+
 
 Builds the quarterly **Division of Public Health Performance Report** from the warehouse: a summary of
 every commissioned service with its overall RAG rating, then a page per service with its provider
@@ -25,8 +38,13 @@ assets have been updated — then only once every expected return for the quarte
 `quarter` param (e.g. `2017-18-Q2`) builds any past quarter on demand; empty means the last quarter
 that has ended. A quarter with no data at all is refused rather than rendered empty.
 
-Outputs: `output/reports/performance/<YYYY-YY>-Q<n>/report.html`, `report.pdf`, `report-data.xlsx`;
-each build is recorded in `audit.report_build` with the load batches used and the files' sha256.
+**Tasks:** **choose_quarter** (the param, or the last quarter ended; on an asset trigger, waits until every
+expected return is in), then **build** (pool `warehouse`).
+
+**When it fails:** the log ends with one line naming the quarter and what is wrong. "No provider returns ... refusing
+to build an empty report" means the quarter has no data yet: this is what an unpaused DAG's first scheduled
+run does for the current quarter; trigger with `quarter` set to a quarter the warehouse holds. A missing or
+quarantined return does not fail the build: that service is rated Grey, as the report's legend defines it.
 """
 
 _cfg = _settings()
@@ -44,7 +62,7 @@ _cfg = _settings()
     max_active_runs=1,
     tags=["report", "performance", "quarterly"],
     doc_md=DOC,
-    default_args={"owner": DEFAULT_OWNER, "retries": 0},
+    default_args={"owner": DEFAULT_OWNER, "retries": 0, **alert_default_args()},
     params={
         "quarter": Param("", type="string", pattern=r"^(\d{4}-\d{2}-Q[1-4])?$",
                          description="Financial-year quarter to build, e.g. 2017-18-Q2 (empty: the last ended)"),

@@ -245,6 +245,36 @@ class PathSettings(_Strict):
     output_dir: Path
 
 
+_EMAIL_ADDRESS = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
+
+class AlertSettings(_Strict):
+    """Where failure alerts and run digests go (``airflow_support.alerts``). Mail is sent only when the Airflow
+    connection ``smtp_conn_id`` exists and ``recipients`` is not empty; otherwise the same text is logged at ERROR
+    in the task's log."""
+
+    smtp_conn_id: str = Field(default="smtp_default", min_length=1, description="Airflow SMTP connection id")
+    recipients: list[str] = Field(default_factory=list)
+    #: The sender; unset: the connection's ``from_email`` extra, else Airflow's ``[email] from_email``.
+    from_email: str | None = None
+    subject_prefix: str = "[public health data]"
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        bad = [a for a in v if not _EMAIL_ADDRESS.match(a)]
+        if bad:
+            raise ValueError(f"not email addresses: {bad}")
+        return v
+
+    @field_validator("from_email")
+    @classmethod
+    def _sender(cls, v: str | None) -> str | None:
+        if v is not None and not _EMAIL_ADDRESS.match(v):
+            raise ValueError(f"not an email address: {v!r}")
+        return v
+
+
 class Settings(_Strict):
     warehouse: WarehouseSettings
     fingertips: FingertipsSettings
@@ -254,6 +284,7 @@ class Settings(_Strict):
     reports: ReportSettings
     schedules: ScheduleSettings
     paths: PathSettings
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     # Derived locations -------------------------------------------------------------------------
     @property
@@ -407,6 +438,13 @@ def _env_overrides(raw: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
         raw.setdefault("returns", {})["shared_drive"] = env["PH_SHARED_DRIVE"]
     if env.get("PH_OUTPUT_DIR"):
         raw.setdefault("paths", {})["output_dir"] = env["PH_OUTPUT_DIR"]
+    if "PH_ALERT_RECIPIENTS" in env:   # set but empty: nobody (alerts are logged only)
+        addresses = [a for a in re.split(r"[,;\s]+", env["PH_ALERT_RECIPIENTS"]) if a]
+        raw.setdefault("alerts", {})["recipients"] = addresses
+    if env.get("PH_ALERT_SMTP_CONN_ID"):
+        raw.setdefault("alerts", {})["smtp_conn_id"] = env["PH_ALERT_SMTP_CONN_ID"]
+    if env.get("PH_ALERT_FROM"):
+        raw.setdefault("alerts", {})["from_email"] = env["PH_ALERT_FROM"]
     return raw
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+DAG_IDS = {"fingertips_refresh", "provider_returns", "performance_report", "bcf_return", "kpi_history_import"}
 DAG_FILES = sorted(p for p in (ROOT / "dags").glob("*.py") if not p.name.startswith("_"))
 PARSE_BOUND_S = 2.0
 HEAVY = ("pandas", "great_expectations", "weasyprint", "matplotlib", "openpyxl", "pyarrow", "duckdb", "sqlalchemy",
@@ -75,15 +77,20 @@ def test_nightly_fingertips_dag_shape(dagbag):
     assert dag.catchup is False
     assert dag.timetable.expression == "0 2 * * *"
     assert set(dag.params.keys()) == {"full_refresh", "indicator_ids"}
-    assert {"sync_metadata", "select_batches", "download", "validate", "load", "publish", "summarise"} <= set(dag.task_ids)
+    assert {"extract.sync_metadata", "extract.select_batches", "extract.download", "validate.check_indicators",
+            "load.load_indicators", "publish.emit_asset", "publish.summarise", "watcher"} == set(dag.task_ids)
+    for mapped in ("extract.download", "validate.check_indicators", "load.load_indicators"):
+        # Issue 12: a mapped task shows its batch (its indicator ids) in the UI, not "1/2".
+        assert dag.get_task(mapped).map_index_template == "{{ batch_label }}", mapped
 
 
 def test_provider_returns_dag_shape(dagbag):
     dag = dagbag.dags["provider_returns"]
     assert dag.max_active_runs == 1 and dag.catchup is False
     assert dag.timetable.expression == "*/30 * * * *"
-    assert {"sync_config", "write_templates", "scan", "process", "publish", "summarise"} <= set(dag.task_ids)
-    assert dag.get_task("process").pool == "warehouse"
+    assert {"extract.sync_config", "extract.write_templates", "extract.scan", "check_and_load.process_files",
+            "publish.emit_asset", "publish.summarise", "watcher"} == set(dag.task_ids)
+    assert dag.get_task("check_and_load.process_files").pool == "warehouse"
 
 
 def test_dag_folder_parses_fast_and_without_heavy_imports():
@@ -129,8 +136,8 @@ def test_kpi_history_import_dag_shape(dagbag):
     dag = dagbag.dags["kpi_history_import"]
     assert dag.max_active_runs == 1 and dag.catchup is False
     assert set(dag.params.keys()) == {"file", "as_of"}
-    assert {"sync_config", "choose_as_of", "import_file", "watcher"} <= set(dag.task_ids)
-    assert dag.get_task("import_file").pool == "warehouse"
+    assert {"extract.sync_config", "extract.choose_as_of", "check_and_load.import_file", "watcher"} == set(dag.task_ids)
+    assert dag.get_task("check_and_load.import_file").pool == "warehouse"
 
 
 @pytest.mark.parametrize("dag_id", ["fingertips_refresh", "provider_returns", "kpi_history_import"])
@@ -142,3 +149,44 @@ def test_a_failed_task_fails_the_run(dagbag, dag_id):
     assert watcher.trigger_rule == "one_failed"
     assert watcher.upstream_task_ids == set(dag.task_ids) - {"watcher"}
     assert [t.task_id for t in dag.leaves] == ["watcher"]
+
+
+@pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
+def test_dag_documentation_says_schedule_inputs_outputs_and_what_to_do_on_failure(dagbag, dag_id):
+    """Issue 12: a data engineer reads the DAG's docs in the UI: the schedule in words, its inputs and outputs,
+    and what to do when it fails."""
+    doc = dagbag.dags[dag_id].doc_md or ""
+    for heading in ("**Schedule:**", "**Inputs:**", "**Outputs", "**When it fails:**"):
+        assert heading in doc, f"{dag_id}: the DAG's doc_md has no {heading} section"
+    # Every task it names exists (the docs follow the task groups).
+    named = set(re.findall(r"\*\*((?:[a-z_]+\.)?[a-z_]+)\*\*", doc))
+    tasks = set(dagbag.dags[dag_id].task_ids)
+    stale = sorted(n for n in named if "_" in n and "." in n and n not in tasks)
+    assert not stale, f"{dag_id}: the docs name tasks the DAG does not have: {stale}"
+    assert named & tasks, f"{dag_id}: the docs name none of its tasks"
+
+
+@pytest.mark.parametrize("dag_id", ["fingertips_refresh", "provider_returns", "kpi_history_import"])
+def test_load_dags_group_their_tasks_by_stage(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    groups = {t.task_id.split(".")[0] for t in dag.tasks if "." in t.task_id}
+    assert "extract" in groups and ({"validate", "load"} <= groups or "check_and_load" in groups), groups
+    assert all("." in t.task_id for t in dag.tasks if t.task_id != "watcher"), "a task outside the stage groups"
+
+
+def test_report_dags_show_their_dependence_on_the_loads_as_assets(dagbag):
+    """The asset graph joins the loads to the reports: the performance report is scheduled on both assets,
+    the BCF build names them as inlets."""
+    from airflow.sdk import Asset
+
+    def names(objs):
+        return {o.name for o in objs if isinstance(o, Asset)}
+
+    fingertips = dagbag.dags["fingertips_refresh"].get_task("publish.emit_asset")
+    returns = dagbag.dags["provider_returns"].get_task("publish.emit_asset")
+    assert names(fingertips.outlets) == {"phof_indicator_values"}
+    assert names(returns.outlets) == {"provider_kpi_values"}
+    assert names(dagbag.dags["bcf_return"].get_task("build").inlets) == {"phof_indicator_values", "provider_kpi_values"}
+    condition = dagbag.dags["performance_report"].timetable.asset_condition
+    assert type(condition).__name__ == "AssetAll"   # both loads, not either
+    assert names(condition.objects) == {"phof_indicator_values", "provider_kpi_values"}

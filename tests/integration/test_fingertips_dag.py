@@ -168,7 +168,7 @@ def test_upstream_errors_are_retried_then_fail_naming_the_url(dag, env, fault):
         assert "all_data/csv/by_indicator_id" in b.error_summary and b.source_ref in b.error_summary
     attempts = [p for p in stub.requests_log if "all_data" in p]
     assert len(attempts) == 2 * 3   # two batches, three attempts each
-    download_states = {k: v for k, v in states(broken).items() if k[0] == "download"}
+    download_states = {k: v for k, v in states(broken).items() if k[0] == "extract.download"}
     assert set(download_states.values()) == {"failed"}
     assert q(engine, "SELECT count(*) FROM core.fact_indicator_value_history")[0][0] == 0
 

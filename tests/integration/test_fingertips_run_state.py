@@ -116,8 +116,8 @@ def test_one_bad_indicator_is_quarantined_alone_and_held_without_failing_later_n
 
     first = dag.test()
     assert str(first.state).endswith("failed"), states(first)      # something new was quarantined
-    assert task_states(first, "summarise") == {"failed"}
-    assert task_states(first, "load") == {"success"}               # the others loaded in the same run
+    assert task_states(first, "publish.summarise") == {"failed"}
+    assert task_states(first, "load.load_indicators") == {"success"}               # the others loaded in the same run
     rows = by_indicator(engine, first.run_id)
     assert {i: r.status for i, r in rows.items()} == {
         CATEGORY: "loaded", CLEAN_A: "loaded", DUPLICATE: "quarantined", CLEAN_B: "loaded", CLEAN_C: "loaded"}
@@ -153,7 +153,7 @@ def test_one_bad_indicator_is_quarantined_alone_and_held_without_failing_later_n
     # The next night, nothing new: green, and the summary says the indicator is still held, and since when.
     second = dag.test()
     assert str(second.state).endswith("success"), states(second)
-    assert task_states(second, "summarise") == {"success"}
+    assert task_states(second, "publish.summarise") == {"success"}
     again = by_indicator(engine, second.run_id)
     assert again[DUPLICATE].status == "quarantined" and again[DUPLICATE].held_since is not None
     later = run_summary(engine, second.run_id)
@@ -173,14 +173,14 @@ def test_one_bad_indicator_is_quarantined_alone_and_held_without_failing_later_n
 
 def test_failed_metadata_sync_fails_the_run_and_a_permanent_404_is_asked_once(dag_with_retries, env):
     stub = env["stub"]
-    assert dag_with_retries.get_task("sync_metadata").retries == 2   # Airflow would retry a transient error
+    assert dag_with_retries.get_task("extract.sync_metadata").retries == 2   # Airflow would retry a transient error
     stub.inject("status", path_contains="area_types", times=1000, status=404)
     stub.requests_log.clear()
     dag_run = dag_with_retries.test()
     assert str(dag_run.state).endswith("failed"), states(dag_run)
-    assert task_states(dag_run, "sync_metadata") == {"failed"}
+    assert task_states(dag_run, "extract.sync_metadata") == {"failed"}
     assert task_states(dag_run, "watcher") == {"failed"}
-    assert task_states(dag_run, "summarise") == {"success"}   # the summary ran, and did not turn the run green
+    assert task_states(dag_run, "publish.summarise") == {"success"}   # the summary ran, and did not turn the run green
     assert len([p for p in stub.requests_log if "area_types" in p]) == 1
 
 

@@ -68,7 +68,7 @@ def test_a_history_file_loads_and_again_is_unchanged(dag, env):
     assert facts[("nhc_coverage_pct", "2017-18-Q2", "actual_to_date")].value == 67
     [batch] = q(engine, "SELECT * FROM audit.load_batch WHERE source = 'kpi_history_import'")
     assert (batch.status, batch.rows_read, batch.rows_inserted) == ("loaded", len(ROWS), len(ROWS))
-    assert (batch.dag_id, batch.run_id, batch.task_id) == ("kpi_history_import", run.run_id, "import_file")
+    assert (batch.dag_id, batch.run_id, batch.task_id) == ("kpi_history_import", run.run_id, "check_and_load.import_file")
     assert Path(batch.landing_path).is_file() and "landing/history" in batch.landing_path
     # the services and KPIs are in the dimensions, so the mart shows the figures
     assert q(engine, "SELECT target, actual FROM mart.kpi_quarterly WHERE kpi_code = 'nhc_checks'"
