@@ -89,23 +89,21 @@ def _style_to_attributes(match: re.Match[str]) -> str:
     return " ".join(attrs)
 
 
-def inline_svg(document: str, prefix: str, description: str, css_class: str, presentation: bool = False) -> str:
+def inline_svg(document: str, prefix: str, description: str, css_class: str) -> str:
     """A matplotlib SVG ``document`` made fit to inline in HTML: no XML prolog, metadata or global
     ``<style>``; ids (and references to them) prefixed with ``prefix``; ``role="img"``, class
-    ``css_class`` and a ``<title>`` holding ``description``. With ``presentation``, inline
-    ``style`` attributes become presentation attributes and the root carries what the dropped
-    global style said."""
+    ``css_class`` and a ``<title>`` holding ``description``. Inline ``style`` attributes become
+    presentation attributes and the root carries what the dropped global style said, so a print CSS
+    engine (WeasyPrint) draws the same chart without reading SVG properties as unknown CSS."""
     svg = document[document.index("<svg") :]
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     svg = re.sub(r"<defs>\s*<style[^>]*>.*?</style>\s*</defs>\s*", "", svg, flags=re.S)
-    if presentation:
-        svg = _STYLE_ATTR.sub(_style_to_attributes, svg)
+    svg = _STYLE_ATTR.sub(_style_to_attributes, svg)
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
     svg = re.sub(r'((?:xlink:)?href)="#([^"]+)"', rf'\1="#{prefix}-\2"', svg)
     head_end = svg.index(">") + 1
     opening = svg[4 : head_end - 1].rstrip()
-    root = _ROOT_PRESENTATION if presentation else ""
     return (
-        f'<svg role="img" class="{css_class}"{root}{opening}><title>{escape(description)}</title>' + svg[head_end:]
+        f'<svg role="img" class="{css_class}"{_ROOT_PRESENTATION}{opening}><title>{escape(description)}</title>' + svg[head_end:]
     )

@@ -85,7 +85,7 @@ def kpi_chart_svg(row: KpiRow, quarters: list[FinancialQuarter], id_prefix: str 
 
     document = render_svg(draw, salt=f"kpi-{row.code}", size=(4.0, 2.2), font_size=7)
     prefix = slug(id_prefix or f"kpi-{row.code}")
-    return inline_svg(document, prefix, chart_description(row, quarters), "kpi-chart", presentation=True)
+    return inline_svg(document, prefix, chart_description(row, quarters), "kpi-chart")
 
 
 def service_charts(page: ServicePage) -> list[dict[str, Any]]:
