@@ -34,6 +34,9 @@ ALLOWED: dict[str, set[str]] = {
     "pipelines": {"config", "periods", "fingertips", "returns", "quality", "warehouse"},
     "airflow_support": {"config", "periods", "warehouse", "pipelines"},
     "demo": {"config", "periods", "returns", "fingertips"},
+    # The "Public health data" page: reads the warehouse through its queries; no Airflow (the plugin module
+    # directly under plugins/ mounts it and supplies Airflow's login check).
+    "ui": {"config", "periods", "warehouse"},
     "cli": {"config", "periods", "fingertips", "returns", "quality", "stats", "warehouse", "reports", "pipelines",
             "airflow_support", "demo"},
 }
