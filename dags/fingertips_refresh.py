@@ -109,7 +109,7 @@ def fingertips_refresh():
             )
         return [b.to_dict() for b in batches]
 
-    @task(retries=2, retry_exponential_backoff=True, map_index_template="{{ batch_label }}")
+    @task(retries=2, retry_exponential_backoff=True, map_index_template="{{ batch_label }}", pool=WAREHOUSE_POOL)
     def download(batch: dict) -> dict:
         from public_health.airflow_support.runtime import no_retry_when_permanent, run_context, warehouse
         from public_health.pipelines.fingertips_refresh import download_batch
@@ -152,7 +152,7 @@ def fingertips_refresh():
             raise RefreshError("indicator loads failed (recorded in audit.load_batch): " + "; ".join(failed))
         return [r.to_dict() for r in results]
 
-    @task(outlets=[PHOF_FACTS], trigger_rule="all_done")
+    @task(outlets=[PHOF_FACTS], trigger_rule="all_done", pool=WAREHOUSE_POOL)
     def emit_asset() -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
@@ -171,7 +171,7 @@ def fingertips_refresh():
         }
         return summary
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", pool=WAREHOUSE_POOL)
     def summarise() -> dict:
         import logging
 

@@ -69,7 +69,7 @@ _cfg = _settings()
     },
 )
 def performance_report():
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def choose_quarter() -> str:
         from airflow.sdk.exceptions import AirflowSkipException
 

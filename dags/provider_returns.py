@@ -89,7 +89,7 @@ def provider_returns():
         quarter = track_until(settings, run_date(get_current_context(), settings))
         return [str(p) for p in run(settings, quarter)]
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def scan(_synced: dict) -> list[dict]:
         from public_health.airflow_support.runtime import warehouse
         from public_health.pipelines.provider_returns import scan as run
@@ -109,7 +109,7 @@ def provider_returns():
             outcomes = run(settings, engine, files, run_context(get_current_context()))
         return [o.to_dict() for o in outcomes]
 
-    @task(outlets=[KPI_FACTS], trigger_rule="all_done")
+    @task(outlets=[KPI_FACTS], trigger_rule="all_done", pool=WAREHOUSE_POOL)
     def emit_asset() -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
@@ -125,7 +125,7 @@ def provider_returns():
         context["outlet_events"][KPI_FACTS].extra = {"files": summary["files"]}
         return summary
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", pool=WAREHOUSE_POOL)
     def summarise() -> dict:
         from public_health.airflow_support.alerts import return_tracker, send_run_digest
         from public_health.airflow_support.runtime import fail_if_problems, run_context, warehouse

@@ -190,3 +190,18 @@ def test_report_dags_show_their_dependence_on_the_loads_as_assets(dagbag):
     condition = dagbag.dags["performance_report"].timetable.asset_condition
     assert type(condition).__name__ == "AssetAll"   # both loads, not either
     assert names(condition.objects) == {"phof_indicator_values", "provider_kpi_values"}
+
+
+@pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
+def test_every_task_that_opens_the_warehouse_is_in_the_warehouse_pool(dagbag, dag_id):
+    """The embedded warehouse is a DuckDB file: one writer at a time. Every task that opens it (``warehouse()``)
+    takes a slot of the `warehouse` pool (one slot on DuckDB), so in a real scheduler no two of them collide on
+    the file's lock (a download, which records its batch, as much as a load)."""
+    import inspect
+
+    outside = []
+    for task in dagbag.dags[dag_id].tasks:
+        callable_ = getattr(task, "python_callable", None)
+        if callable_ is not None and "warehouse()" in inspect.getsource(callable_) and task.pool != "warehouse":
+            outside.append(task.task_id)
+    assert not outside, f"{dag_id}: tasks open the warehouse outside the warehouse pool: {outside}"
