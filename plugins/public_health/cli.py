@@ -22,9 +22,32 @@ from public_health.warehouse.migrations import migrate
 log = logging.getLogger("public_health.cli")
 
 
+_terminal = None  # where say() writes: the real stdout, also when the demo sends the rest to its log file
+
+
 def say(message: str = "") -> None:
-    sys.stdout.write(message + "\n")
+    out = _terminal or sys.stdout
+    out.write(message + "\n")
+    out.flush()
+
+
+def log_to_file(path: Path) -> Path:
+    """From here on, everything but say() goes to ``path``: Airflow's task logs, library warnings, the
+    tracebacks of expected failures (a quarantine fails its run on purpose). The terminal keeps what a
+    person needs; the full detail stays in the log. Redirects the file descriptors, so output written
+    by threads and C libraries goes there too."""
+    global _terminal
+    path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
+    sys.stderr.flush()
+    if _terminal is None:
+        _terminal = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    logging.captureWarnings(True)
+    return path
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
@@ -117,7 +140,12 @@ def warehouse_totals(url: str) -> dict[str, int]:
 
 def cmd_demo(_args: argparse.Namespace) -> int:
     quiet_airflow()
+    from datetime import UTC, datetime
+
     configured = load_settings().fingertips  # before an offline run points FINGERTIPS_BASE_URL at the stub
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    log_path = log_to_file(load_settings().data_dir / "logs" / f"demo-{stamp}.log")
+    say(f"Full log of this run (task logs, warnings, tracebacks): {log_path}")
     mode = choose_fingertips_mode()
     settings = load_settings()
     if mode == "offline":
@@ -148,10 +176,7 @@ def cmd_demo(_args: argparse.Namespace) -> int:
         f"updated {summary['updated']}"
     )
     for p in summary["problems"]:
-        say(
-            f"  ! batch {p['batch_id']} {p['status']}: {p['error_summary']}"
-            + (f"\n    report: {p['report_path']}" if p.get("report_path") else "")
-        )
+        say(one_line(f"  ! batch {p['batch_id']} {p['status']}: {p['error_summary']}", p.get("report_path")))
 
     history_ok = demo_history_import(settings)
     returns_ok = demo_provider_returns(settings)
@@ -174,6 +199,7 @@ def cmd_demo(_args: argparse.Namespace) -> int:
         ".sql('select * from mart.phof_latest limit 5'))\""
     )
     say("  Airflow UI:     make up   (http://localhost:8080)")
+    say(f"  full log:       {log_path}")
     ok = (
         state.endswith("success")
         and all(n > 0 for _, _, n, _ in counts)
@@ -184,7 +210,8 @@ def cmd_demo(_args: argparse.Namespace) -> int:
         and bcf_ok
     )
     if not ok:
-        say("\nDEMO FAILED: the DAG run did not succeed or a focus area has no values (see above).")
+        say("\nDEMO FAILED: the DAG run did not succeed or a focus area has no values (see above; the full log is "
+            f"{log_path}).")
         return 1
     return 0
 
@@ -236,12 +263,15 @@ def demo_provider_returns(settings: Any, quarter: FinancialQuarter = DEMO_QUARTE
     say(f"DAG run {getattr(dag_run, 'run_id', '?')}: {getattr(dag_run, 'state', '?')}; files this run: "
         + (json.dumps(files) if files else "none new (a no-op run)"))
     for p in summary["problems"]:
-        say(f"  quarantined: {p['source_ref']}\n    {p['error_summary'][:300]}\n    report: {p['report_path']}")
-    say(f"\nReturn status for {quarter} (mart.return_status):")
-    say(f"  {'service':<32} {'status':<24} {'due':<11} {'received':<17} files")
+        say(one_line(f"  {p['status']} (as intended): {p['error_summary']}", p.get("report_path")))
+    by_status: dict[str, list[str]] = {}
     for r in rows:
-        received = str(r["received_at"])[:16] if r["received_at"] else "-"
-        say(f"  {r['service_code']:<32} {r['status']:<24} {r['due_date']!s:<11} {received:<17} {r['files_received']}")
+        by_status.setdefault(r["status"], []).append(r["service_code"])
+    say(f"Return status for {quarter} (mart.return_status): "
+        + ", ".join(f"{len(codes)} {status}" for status, codes in sorted(by_status.items())))
+    for status, codes in sorted(by_status.items()):
+        if not status.startswith("received"):
+            say(f"  {status}: {', '.join(codes)}")
     # Quarantines are expected (the sample drive has bad files); an error that is not a quarantine is not.
     return str(getattr(dag_run, "state", "")).endswith("success") or bool(summary["problems"]) and all(
         p["status"] == "quarantined" for p in summary["problems"]
@@ -263,6 +293,14 @@ def cmd_templates(args: argparse.Namespace) -> int:
     written = write_templates(settings, quarter, overwrite=True)
     say(f"{len(written)} return templates for {quarter} in {settings.output_dir / 'templates' / quarter.label}")
     return 0
+
+
+def one_line(message: str, report: str | None = None, width: int = 160) -> str:
+    """An expected failure as one line: the message cut to ``width``, then its report."""
+    indent = message[: len(message) - len(message.lstrip())]
+    text = indent + " ".join(message.split())
+    text = text if len(text) <= width else text[: width - 1] + "…"
+    return text + (f" (report: {report})" if report else "")
 
 
 def demo_performance_report(settings: Any, quarter: FinancialQuarter = DEMO_QUARTER) -> bool:
@@ -332,12 +370,26 @@ def demo_bcf_return(settings: Any, quarters: tuple[FinancialQuarter, ...] = BCF_
 
 
 def cmd_up_info(_args: argparse.Namespace) -> int:
+    """What `make up` starts and how to log in. The Makefile exports the port, base URL and Airflow home it
+    starts Airflow with; this reads them from the environment, so what it prints is what Airflow serves."""
     home = Path(os.environ.get("AIRFLOW_HOME", PROJECT_ROOT / "airflow_home"))
-    say("Starting Airflow standalone on http://localhost:8080 (Ctrl-C stops it).")
+    port = os.environ.get("AIRFLOW__API__PORT", "8080")
+    url = (os.environ.get("AIRFLOW__API__BASE_URL") or f"http://localhost:{port}/").rstrip("/")
+    passwords = Path(os.environ.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE")
+                     or home / "simple_auth_manager_passwords.json.generated")
+    say(f"Starting Airflow standalone on {url} (port {port}; Ctrl-C stops it).")
+    mode = f"mode {passwords.stat().st_mode & 0o777:04o}" if passwords.exists() else "not created yet"
+    generated = passwords.is_file() and passwords.stat().st_size > 0
     say(
-        f"Log in as 'admin'; the password is generated on first start and kept in {home}/"
-        "simple_auth_manager_passwords.json.generated (standalone also prints it below)."
+        f"Log in as 'admin'. The password is in {passwords} ({mode}): "
+        + (f"`cat {passwords}` shows it."
+           if generated else "Airflow generates it on this first start, and the API server prints it below "
+           "(\"Password for user 'admin'\").")
     )
+    say(f"Public health data (return status, latest loads, quarantine, data quality): {url}/plugin/public-health")
+    say("Times: DAG schedules run on Europe/London time. The UI shows times in your browser's time zone; to see "
+        "Europe/London on any machine, pick it with the clock button low in the UI's navigation bar (it shows the "
+        "offset in use: +00:00 in winter, +01:00 in summer).")
     fingertips = load_settings().fingertips
     if fingertips.offline:
         from public_health.config import is_live_fingertips_url
