@@ -4,7 +4,6 @@ no formulas from free text, explicit "Not available" for missing actuals) and th
 from __future__ import annotations
 
 import logging
-
 import re
 from datetime import datetime
 from pathlib import Path
