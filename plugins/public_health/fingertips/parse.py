@@ -1,13 +1,17 @@
-"""Parse the Fingertips ``all_data/csv`` CSV into a typed pandas frame.
+"""Parse the Fingertips ``all_data/csv`` CSV into a typed Arrow table (or a pandas frame).
 
-The header is checked first (missing columns are named); the body is read with pyarrow's multithreaded CSV
-reader, every column as text, and the numeric columns are then cast; a value that is not a number is
-reported with its file, line, column and text. With ``strict=False`` (the pipeline's
+The header is checked first (missing columns are named); the body is read once with pyarrow's multithreaded
+CSV reader with each column's type given (whole numbers, numbers, text), so the numbers never exist as text.
+Only when a numeric field does not read as a number is the body read again as text and cast column by column,
+so that the value can be reported with its file, line, column and text. With ``strict=False`` (the pipeline's
 mode) a field that is not a number does not stop the file: it becomes empty and the row's
 ``unparsed_fields`` names the column and the text, so the gate can quarantine just that indicator.
 The comparator column whose name follows the parent area
 type (``Compared to Region value or percentiles``, ``Compared to percentiles`` when the parent is England)
 becomes ``compared_to_parent``, with the area type recorded in ``compared_to_parent_label``.
+
+:func:`read_all_data_csv` gives the Arrow table the pipeline keeps columnar down to the warehouse;
+:func:`parse_all_data_csv` the same rows as a pandas frame (nullable dtypes) for everything else.
 """
 
 from __future__ import annotations
@@ -101,14 +105,6 @@ def _read_header(path: Path, source_url: str | None) -> list[str] | None:
     return [h.strip() for h in header]
 
 
-def _empty_frame() -> pd.DataFrame:
-    data = {}
-    for name, kind, _ in OUTPUT_COLUMNS:
-        dtype = {"string": pd.StringDtype("pyarrow"), "int": pd.Int64Dtype(), "float": pd.Float64Dtype()}[kind]
-        data[name] = pd.Series([], dtype=dtype)
-    return pd.DataFrame(data)
-
-
 def _cast_lenient(col: pa.ChunkedArray, kind: str, header_name: str, problems: dict[int, list[str]]) -> pa.Array:
     """Cast what parses; a field that does not becomes null and is noted in ``problems`` (row -> texts)."""
     trimmed = pc.utf8_trim_whitespace(col)
@@ -154,24 +150,30 @@ def _cast(col: pa.ChunkedArray, kind: str, header_name: str, path: Path, source_
         ) from None
 
 
-def parse_all_data_csv(path: Path, source_url: str | None = None, *, strict: bool = True) -> pd.DataFrame:
-    """Read a Fingertips all_data CSV; see the module docstring. Raises FingertipsParseError for a file that is
-    not that CSV (header, shape) and, when ``strict``, for the first field that is not a number; otherwise
-    such fields are listed per row in the extra column ``unparsed_fields``."""
-    path = Path(path)
-    if not path.exists():
-        raise FingertipsParseError(f"{_where(path, source_url)}: file not found")
-    header = _read_header(path, source_url)
-    if header is None:
-        log.info("%s is empty: no rows", path)
-        frame = _empty_frame()
-        if not strict:
-            frame["unparsed_fields"] = pd.Series([], dtype=pd.StringDtype("pyarrow"))
-        return frame
-    header = [_ALIASES.get(h, h) for h in header]
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise FingertipsParseError(f"{_where(path, source_url)}: line 1: columns named more than once: {dupes}")
+_ARROW_TYPES = {_INT: pa.int64(), _FLOAT: pa.float64(), _STRING: pa.string()}
+
+
+def _empty_table(strict: bool) -> pa.Table:
+    fields = [pa.field(name, _ARROW_TYPES[kind]) for name, kind, _ in OUTPUT_COLUMNS]
+    if not strict:
+        fields.append(pa.field("unparsed_fields", pa.string()))
+    return pa.schema(fields).empty_table()
+
+
+def _read_body(path: Path, header: list[str], types: dict[str, pa.DataType]) -> pa.Table:
+    """The body with the given column types; an empty field is null (text columns included)."""
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=16 << 20, encoding="utf8"),
+        parse_options=pacsv.ParseOptions(newlines_in_values=False),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
+        ),
+    )
+
+
+def _parent_comparator(header: list[str], path: Path, source_url: str | None) -> tuple[str, str | None]:
+    """The parent comparator column of a checked header, and the parent area type its name gives."""
     parent_cols = [h for h in header if h != ENGLAND_COMPARATOR and _PARENT_COMPARATOR.match(h)]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if not parent_cols:
@@ -184,20 +186,37 @@ def parse_all_data_csv(path: Path, source_url: str | None = None, *, strict: boo
     if len(parent_cols) > 1:
         raise FingertipsParseError(f"{_where(path, source_url)}: line 1: more than one parent comparator column: "
                                    f"{parent_cols}")
-    parent_col = parent_cols[0]
-    match = _PARENT_COMPARATOR.match(parent_col)
-    parent_label = match.group("label") if match else None
+    match = _PARENT_COMPARATOR.match(parent_cols[0])
+    return parent_cols[0], (match.group("label") if match else None)
 
+
+def read_all_data_csv(path: Path, source_url: str | None = None, *, strict: bool = True) -> pa.Table:
+    """Read a Fingertips all_data CSV into an Arrow table (columns of ``OUTPUT_COLUMNS``: int64, float64 and
+    string; plus ``unparsed_fields`` when not ``strict``); see the module docstring. Raises FingertipsParseError
+    for a file that is not that CSV (header, shape) and, when ``strict``, for the first field that is not a
+    number; otherwise such fields are listed per row in the extra column ``unparsed_fields``."""
+    path = Path(path)
+    if not path.exists():
+        raise FingertipsParseError(f"{_where(path, source_url)}: file not found")
+    header = _read_header(path, source_url)
+    if header is None:
+        log.info("%s is empty: no rows", path)
+        return _empty_table(strict)
+    header = [_ALIASES.get(h, h) for h in header]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise FingertipsParseError(f"{_where(path, source_url)}: line 1: columns named more than once: {dupes}")
+    parent_col, parent_label = _parent_comparator(header, path, source_url)
+
+    kinds = {source: kind for _, kind, source in OUTPUT_COLUMNS if source is not None}
+    typed = {h: _ARROW_TYPES[kinds.get(h, _STRING)] for h in header}
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=16 << 20, encoding="utf8"),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        try:
+            table = _read_body(path, header, typed)   # the usual case: every number reads as one
+            as_text = False
+        except pa.ArrowInvalid:                       # a field is not a number: read as text to say which
+            table = _read_body(path, header, dict.fromkeys(header, pa.string()))
+            as_text = True
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise FingertipsParseError(
             f"{_where(path, source_url)}: not a well-formed CSV with the {len(header)} columns of its header: {exc}"
@@ -209,40 +228,54 @@ def parse_all_data_csv(path: Path, source_url: str | None = None, *, strict: boo
         if name == "compared_to_parent":
             source = parent_col
         if name == "compared_to_parent_label":
-            columns[name] = pa.array([parent_label] * n, pa.string()) if parent_label else pa.nulls(n, pa.string())
+            columns[name] = (pa.repeat(pa.scalar(parent_label, pa.string()), n) if parent_label
+                             else pa.nulls(n, pa.string()))
             continue
         if source is None or source not in header:
-            columns[name] = pa.nulls(n, pa.int64() if kind == _INT else pa.float64() if kind == _FLOAT else pa.string())
+            columns[name] = pa.nulls(n, _ARROW_TYPES[kind])
             continue
         col = table.column(source)
         if kind == _STRING:
-            if name not in _KEEP_EMPTY:
-                col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+            columns[name] = pc.fill_null(col, "") if name in _KEEP_EMPTY else col
+        elif not as_text:
             columns[name] = col
-        elif strict:
-            columns[name] = _cast(col, kind, source, path, source_url)
         else:
-            columns[name] = _cast_lenient(col, kind, source, problems)
+            text = pc.fill_null(col, "")   # the text reader made empty fields null; the casts expect ""
+            columns[name] = (_cast(text, kind, source, path, source_url) if strict
+                             else _cast_lenient(text, kind, source, problems))
     if not strict:
-        notes = [None] * n
-        for i, texts in problems.items():
-            notes[i] = "; ".join(texts)
-        columns["unparsed_fields"] = pa.array(notes, pa.string())
+        if problems:
+            notes = [None] * n
+            for i, texts in problems.items():
+                notes[i] = "; ".join(texts)
+            columns["unparsed_fields"] = pa.array(notes, pa.string())
+        else:
+            columns["unparsed_fields"] = pa.nulls(n, pa.string())
     out = pa.table(columns)
-    frame = out.to_pandas(types_mapper=_PANDAS_TYPES.get)
-    log.info("parsed %s: %d rows, %d indicators; parent comparator %r", path.name, len(frame),
-             frame["indicator_id"].nunique(), parent_col)
-    return frame
+    log.info("parsed %s: %d rows, %d indicators; parent comparator %r", path.name, n,
+             pc.count_distinct(out.column("indicator_id")).as_py(), parent_col)
+    return out
 
 
-def describe_missing_rows(frame: pd.DataFrame, indicator_id: int, path: Path, source_url: str | None) -> str:
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """An all_data table (from :func:`read_all_data_csv`) as pandas: nullable Int64 / Float64 and Arrow strings."""
+    return table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+
+
+def parse_all_data_csv(path: Path, source_url: str | None = None, *, strict: bool = True) -> pd.DataFrame:
+    """:func:`read_all_data_csv` as a pandas frame (see :func:`to_frame`)."""
+    return to_frame(read_all_data_csv(path, source_url, strict=strict))
+
+
+def describe_missing_rows(frame: pd.DataFrame | pa.Table, indicator_id: int, path: Path, source_url: str | None) -> str:
     """Why an indicator Fingertips says has data has no rows in a download: an empty body, a header-only CSV or
-    a file without that indicator's rows. The message names the URL (and the landed file)."""
+    a file without that indicator's rows (``frame``: the rows read, a pandas frame or an Arrow table). The
+    message names the URL (and the landed file)."""
     url = source_url or str(path)
     size = Path(path).stat().st_size if Path(path).exists() else 0
     if size == 0:
         what = "an empty body (0 bytes)"
-    elif frame.empty:
+    elif len(frame) == 0:
         what = "only the CSV header and no rows"
     else:
         what = f"{len(frame)} rows, none of them for indicator {indicator_id}"

@@ -4,24 +4,28 @@ sync_metadata -> select_batches -> download_batch -> validate_batch -> load_batc
 
 Each step takes and returns the records of :mod:`public_health.pipelines.records` (``FingertipsBatch`` ->
 ``LandedFile`` -> ``ValidatedBatch`` -> ``LoadResult``; the DAG passes them between tasks as XCom with
-``to_dict()``); frames travel between steps as files: the landing CSV (raw, kept) and a staged Parquet file.
+``to_dict()``); rows travel between steps as files: the landing CSV (raw, kept) and, per validated indicator, a
+staged Arrow file of its fact columns. From the landed CSV to the warehouse the rows stay columnar (Arrow): parsed
+once with their types, cut per indicator without copying, staged and gated column-wise, and bulk-loaded.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine
 
 from public_health.config import Settings, config_dir, load_indicator_sets
 from public_health.pipelines.records import FingertipsBatch, LandedFile, LoadResult, ValidatedBatch
 from public_health.warehouse import audit
 from public_health.warehouse.audit import NO_ROWS, BatchCounts, BatchEnd, BatchSource, RunContext
+from public_health.warehouse.bulk import kept_open
 from public_health.warehouse.phof import (
     FACT_SPEC,
     known_area_codes,
@@ -206,7 +210,8 @@ def select_batches(
 
     Batches are fixed slices of the sorted tracked ids, so the same batch has the same URL every
     night (that is how unchanged content is recognised). A batch with nothing new is recorded in
-    audit as unchanged without being downloaded.
+    audit as unchanged without being downloaded; an indicator Fingertips gives no upload date (it has no
+    data) is not due until it has one.
     """
     with engine.connect() as conn:
         rows = tracked_indicators(conn)
@@ -233,8 +238,10 @@ def select_batches(
         slices = [ids[i : i + size] for i in range(0, len(ids), size)]
 
     def due(i: int) -> bool:
+        # Fingertips gives no last upload date for an indicator it has no data for: nothing to download until it
+        # has one (a no-change night makes no data request); full_refresh or indicator_ids still ask for it.
         published, loaded = tracked[i]
-        return full_refresh or loaded is None or (published is not None and published > loaded)
+        return full_refresh or (published is not None and (loaded is None or published > loaded))
 
     batches: list[FingertipsBatch] = []
     for ids in slices:
@@ -324,32 +331,47 @@ class _Gate:
     run: RunContext
     known_areas: list[str]
     timings: Mapping[str, float]
+    #: (batch id, gate outcome) of each indicator validated so far: recorded together when the batch is done.
+    checked: list[tuple[int, Any]] = field(default_factory=list)
 
 
 def validate_batch(settings: Settings, engine: Engine, landed: LandedFile, run: RunContext) -> list[ValidatedBatch]:
     """Parse the landed CSV once, then stage, hash and gate each indicator on its own: one result per indicator
     (validated, unchanged, held, quarantined or failed), so one bad indicator never holds back the others."""
-    from public_health.fingertips.parse import FingertipsParseError, parse_all_data_csv
+    from public_health.fingertips.parse import FingertipsParseError, read_all_data_csv
+    from public_health.fingertips.staging import IndicatorRows, split_by_indicator
 
     path, url = landed.landing_path, landed.batch.url
-    t = time.perf_counter()
-    with engine.connect() as conn:
-        known = known_area_codes(conn)
-    try:
-        frame = parse_all_data_csv(path, source_url=url, strict=False)
-    except FingertipsParseError as exc:
+    with kept_open(engine):
+        t = time.perf_counter()
+        with engine.connect() as conn:
+            known = known_area_codes(conn)
+        try:
+            table = read_all_data_csv(path, source_url=url, strict=False)
+        except FingertipsParseError as exc:
+            gate = _Gate(settings, engine, landed, run, known, {"download_s": landed.download_s,
+                                                               "parse_s": time.perf_counter() - t})
+            # The file as a whole cannot be read: every indicator it holds is quarantined with the same error, and
+            # the file's own hash is each one's content (the same file tomorrow is still held, not a new problem).
+            return [_quarantine_unreadable(gate, i, f"{exc} (from {url})") for i in landed.batch.indicator_ids]
         gate = _Gate(settings, engine, landed, run, known, {"download_s": landed.download_s,
-                                                           "parse_s": time.perf_counter() - t})
-        # The file as a whole cannot be read: every indicator it holds is quarantined with the same error, and
-        # the file's own hash is each one's content (the same file tomorrow is still held, not a new problem).
-        return [_quarantine_unreadable(gate, i, f"{exc} (from {url})") for i in landed.batch.indicator_ids]
-    gate = _Gate(settings, engine, landed, run, known, {"download_s": landed.download_s,
-                                                        "parse_s": round(time.perf_counter() - t, 3)})
-    ids = frame["indicator_id"]
-    found = sorted({int(i) for i in ids.dropna().unique()})
-    results = [_check_indicator(gate, i, frame[ids == i]) for i in sorted(set(landed.batch.indicator_ids) | set(found))]
-    if ids.isna().any():
-        results.append(_check_indicator(gate, None, frame[ids.isna()]))
+                                                            "parse_s": round(time.perf_counter() - t, 3)})
+        groups = {g.indicator_id: g for g in split_by_indicator(table)}
+        empty = table.slice(0, 0)
+        found = sorted(i for i in groups if i is not None)
+        del table   # each indicator's rows are slices of it (or copies, when its lines are not together)
+        results = []
+        try:
+            for i in sorted(set(landed.batch.indicator_ids) | set(found)):
+                # popped: nothing holds an indicator's rows once it is checked (its staged file has what loads)
+                results.append(_check_indicator(gate, groups.pop(i, None) or IndicatorRows(i, empty, np.arange(0))))
+            if None in groups:
+                results.append(_check_indicator(gate, groups.pop(None)))
+        finally:
+            if gate.checked:   # the validated indicators' check results, in one transaction
+                with engine.begin() as conn:
+                    for batch_id, outcome in gate.checked:
+                        audit.record_dq(conn, batch_id, outcome)
     return results
 
 
@@ -361,12 +383,21 @@ def _source(gate: _Gate, indicator_id: int | None, content: str | None) -> Batch
     return BatchSource(SOURCE, ref, landed.sha256, str(landed.landing_path), details, indicator_id, content)
 
 
-def _held_or_unchanged(gate: _Gate, indicator_id: int | None, content: str) -> ValidatedBatch | None:
-    """Record the indicator as held (content already quarantined) or unchanged (content already loaded)."""
+def _held_or_unchanged(
+    gate: _Gate, indicator_id: int | None, content: str, legacy: Callable[[], str] | None = None
+) -> ValidatedBatch | None:
+    """Record the indicator as held (content already quarantined) or unchanged (content already loaded).
+
+    ``legacy`` gives the content's hash as recorded before the typed hash: asked only when the hash on record is
+    neither, so that content recorded then is still recognised (it is recorded with the current hash from now)."""
     source = _source(gate, indicator_id, content)
     with gate.engine.connect() as conn:
         state = audit.indicator_state(conn, SOURCE, source.source_ref)
-    if state.held is not None and state.held.content_sha256 == content:
+    same = {content}
+    recorded = {state.loaded_content, state.held.content_sha256 if state.held is not None else None} - {None}
+    if recorded and not recorded & same and legacy is not None:
+        same.add(legacy())
+    if state.held is not None and state.held.content_sha256 in same:
         held = state.held
         batch_id = audit.start_batch(gate.engine, source, gate.run)
         why = (f"still held in quarantine since {held.since:%Y-%m-%d %H:%M %Z} (batch {held.batch_id}): content "
@@ -378,7 +409,7 @@ def _held_or_unchanged(gate: _Gate, indicator_id: int | None, content: str) -> V
         log.warning("indicator %s: %s (report: %s)", indicator_id, why, held.report_path)
         return ValidatedBatch(gate.landed, "held", batch_id, report=_path_or_none(held.report_path), error=why,
                               timings=gate.timings, indicator_id=indicator_id, content_sha256=content)
-    if state.loaded_content == content and state.held is None:
+    if state.loaded_content in same and state.held is None:
         batch_id = audit.start_batch(gate.engine, source, gate.run)
         with gate.engine.begin() as conn:
             if indicator_id is not None:
@@ -441,13 +472,15 @@ def _send_to_quarantine(
                           indicator_id=indicator_id, content_sha256=content)
 
 
-def _check_indicator(gate: _Gate, indicator_id: int | None, rows: Any) -> ValidatedBatch:
+def _check_indicator(gate: _Gate, rows: Any) -> ValidatedBatch:
+    """Hash, stage and gate one indicator's rows (``fingertips.staging.IndicatorRows``)."""
     from public_health.fingertips.parse import describe_missing_rows
-    from public_health.fingertips.staging import DERIVED_COLUMNS, content_sha256, stage_frame
+    from public_health.fingertips.staging import content_sha256, legacy_content_sha256, stage_table
+    from public_health.quality.columnar import TableRows
     from public_health.quality.gate import apply_exceptions, load_suite, validate_frame
 
-    landed = gate.landed
-    if rows.empty and indicator_id is not None:
+    landed, indicator_id, table = gate.landed, rows.indicator_id, rows.table
+    if table.num_rows == 0 and indicator_id is not None:
         upload = landed.batch.upload_dates.get(indicator_id)
         source = _source(gate, indicator_id, None)
         batch_id = audit.start_batch(gate.engine, source, gate.run)
@@ -455,38 +488,61 @@ def _check_indicator(gate: _Gate, indicator_id: int | None, rows: Any) -> Valida
             with gate.engine.begin() as conn:
                 audit.finish_batch(conn, batch_id, BatchEnd("unchanged", NO_ROWS, timings=gate.timings))
             return ValidatedBatch(landed, "unchanged", batch_id, timings=gate.timings, indicator_id=indicator_id)
-        error = describe_missing_rows(rows, indicator_id, landed.landing_path, landed.batch.url)
+        error = describe_missing_rows(table, indicator_id, landed.landing_path, landed.batch.url)
         audit.fail_batch(gate.engine, batch_id, error, timings=gate.timings)
         log.error("indicator %s: %s", indicator_id, error)
         return ValidatedBatch(landed, "failed", batch_id, error=error, timings=gate.timings, indicator_id=indicator_id)
 
-    published = [c for c in rows.columns if c != "unparsed_fields"]
-    content = content_sha256(rows, published)
-    known = _held_or_unchanged(gate, indicator_id, content)
+    timings = dict(gate.timings)
+    t = time.perf_counter()
+    published = [c for c in table.column_names if c != "unparsed_fields"]
+    content = content_sha256(table, published)
+    timings["hash_s"] = round(time.perf_counter() - t, 3)
+    known = _held_or_unchanged(gate, indicator_id, content, lambda: legacy_content_sha256(table, published))
     if known is not None:
         return known
     batch_id = audit.start_batch(gate.engine, _source(gate, indicator_id, content), gate.run)
-    timings = dict(gate.timings)
     t = time.perf_counter()
-    staged_frame = stage_frame(rows)
+    staged_table = stage_table(table)
+    timings["stage_s"] = round(time.perf_counter() - t, 3)
+    t = time.perf_counter()
     requested = [int(i) for i in landed.batch.indicator_ids]
-    outcome = validate_frame(SUITE, staged_frame, {"known_area_codes": gate.known_areas,
-                                                   "requested_indicator_ids": requested})
+    outcome = validate_frame(SUITE, TableRows(staged_table, rows.positions),
+                             {"known_area_codes": gate.known_areas, "requested_indicator_ids": requested})
     apply_exceptions(outcome, load_suite(SUITE).get("exceptions") or [], {"indicator_id": indicator_id})
     timings["validate_s"] = round(time.perf_counter() - t, 3)
     gate = replace(gate, timings=timings)
     if not outcome.passed:
         return _send_to_quarantine(gate, (indicator_id, batch_id, content), None, outcome)
 
-    staged = gate.settings.data_dir / "staging" / SOURCE / f"{content[:16]}-{indicator_id}.parquet"
-    staged.parent.mkdir(parents=True, exist_ok=True)
-    drop = [c for c in (*DERIVED_COLUMNS, "unparsed_fields") if c in staged_frame.columns]
-    staged_frame.drop(columns=drop).to_parquet(staged, index=False)
-    with gate.engine.begin() as conn:
-        audit.record_dq(conn, batch_id, outcome)
-    return ValidatedBatch(landed, "validated", batch_id, staged_path=staged, rows=len(rows),
+    staged = gate.settings.data_dir / "staging" / SOURCE / f"{content[:16]}-{indicator_id}.arrow"
+    write_staged(staged, staged_table.select(STAGED_COLUMNS))
+    gate.checked.append((batch_id, outcome))
+    return ValidatedBatch(landed, "validated", batch_id, staged_path=staged, rows=table.num_rows,
                           warnings=len(outcome.warnings), timings=timings, indicator_id=indicator_id,
                           content_sha256=content)
+
+
+#: The columns of a staged file: what the load takes (the fact columns, the period label as published).
+STAGED_COLUMNS = ["time_period" if c == "period_label" else c for c, _ in FACT_SPEC]
+
+
+def write_staged(path: Path, table: Any) -> Path:
+    """Write ``table`` (Arrow) as an uncompressed Arrow IPC file: written and mapped back at memory speed."""
+    import pyarrow as pa
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return path
+
+
+def read_staged(path: Path) -> Any:
+    """A staged file as an Arrow table (memory-mapped: no copy until the load reads it)."""
+    import pyarrow as pa
+
+    with pa.memory_map(str(path), "r") as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 # 5. Load ----------------------------------------------------------------------------------------
@@ -495,13 +551,10 @@ def _check_indicator(gate: _Gate, indicator_id: int | None, rows: Any) -> Valida
 def load_batch(settings: Settings, engine: Engine, item: ValidatedBatch) -> LoadResult:
     """Load one validated indicator in one transaction. Anything else passes through untouched. A failed load is
     recorded in audit, then raised."""
-    import pyarrow.parquet as pq
-
     if item.status != "validated" or item.staged_path is None:
         return LoadResult.passed_through(item)
-    # Straight from the staged parquet to Arrow, only the fact columns: no pandas copy in the load.
-    wanted = ["time_period" if c == "period_label" else c for c, _ in FACT_SPEC]
-    frame = pq.read_table(item.staged_path, columns=wanted)
+    # Straight from the staged file to Arrow, only the fact columns: no pandas in the load.
+    frame = read_staged(item.staged_path)
     upload_dates = item.landed.batch.upload_dates
     if item.indicator_id is not None:   # only this indicator's last-upload date may advance
         upload_dates = {item.indicator_id: upload_dates.get(item.indicator_id)}
@@ -512,6 +565,7 @@ def load_batch(settings: Settings, engine: Engine, item: ValidatedBatch) -> Load
     except Exception as exc:
         audit.fail_batch(engine, item.batch_id, f"indicator {item.indicator_id}: load failed, nothing loaded: {exc}")
         raise
+    del frame
     item.staged_path.unlink(missing_ok=True)
     return LoadResult.loaded(item, counts)
 
@@ -520,12 +574,13 @@ def load_indicators(settings: Settings, engine: Engine, items: list[ValidatedBat
     """Load each validated indicator in its own transaction; a failure is recorded (audit and result) and the
     others still load. The caller fails the task when any result is ``failed``."""
     results = []
-    for item in items:
-        try:
-            results.append(load_batch(settings, engine, item))
-        except Exception as exc:  # recorded in audit by load_batch; the other indicators go on
-            log.exception("indicator %s: load failed", item.indicator_id)
-            results.append(LoadResult(item, "failed", error=f"indicator {item.indicator_id}: {exc}"))
+    with kept_open(engine):
+        for item in items:
+            try:
+                results.append(load_batch(settings, engine, item))
+            except Exception as exc:  # recorded in audit by load_batch; the other indicators go on
+                log.exception("indicator %s: load failed", item.indicator_id)
+                results.append(LoadResult(item, "failed", error=f"indicator {item.indicator_id}: {exc}"))
     return results
 
 

@@ -4,7 +4,7 @@ Fingertips refresh: ``FingertipsBatch`` (what to fetch) -> ``LandedFile`` (fetch
 -> ``ValidatedBatch`` (parsed and through the gate: validated, unchanged or quarantined) -> ``LoadResult``.
 
 Provider returns: ``Candidate`` (a file on the shared drive, :mod:`public_health.returns.discovery`), found by
-``scan`` (a ``ScanResult``) and taken by ``process_file``, which says what became of it in a ``ReturnOutcome``.
+``scan`` (a ``ScanResult``) and taken by ``process_files``, which says what became of each in a ``ReturnOutcome``.
 
 Each record is frozen and has ``to_dict()`` / ``from_dict()``: a DAG task turns it into JSON for XCom at
 its boundary and back; the pipeline functions only ever see the records.
@@ -101,7 +101,8 @@ class LandedFile:
 @dataclass(frozen=True)
 class ValidatedBatch:
     """One indicator of a landed batch after parsing and the gate (the unit of quarantine is one indicator), with
-    its audit batch id. ``status`` is ``validated`` (staged as Parquet at ``staged_path``, ready to load),
+    its audit batch id. ``status`` is ``validated`` (its fact columns staged as an Arrow IPC file at
+    ``staged_path``, ready to load),
     ``unchanged`` (content already loaded: nothing to do), ``held`` (content already quarantined: still held),
     ``quarantined`` (``report`` and ``error`` say why) or ``failed`` (e.g. no rows for an indicator that has
     data; ``error`` names the URL). ``indicator_id`` is None only for rows without a readable indicator id."""

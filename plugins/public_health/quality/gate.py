@@ -202,6 +202,19 @@ def _prepared(suite_name: str, directory: Path | None) -> tuple[dict[str, Any], 
     return prepared
 
 
+def _columnar_rows(frame: Any) -> Any:
+    """``frame`` as ``quality.columnar.TableRows`` when it is Arrow rows, else None (a pandas frame)."""
+    if type(frame).__module__.startswith("pandas"):
+        return None
+    import pyarrow as pa
+
+    from .columnar import TableRows
+
+    if isinstance(frame, TableRows):
+        return frame
+    return TableRows(frame) if isinstance(frame, pa.Table) else None
+
+
 def validate_frame(
     suite_name: str,
     frame: Any,
@@ -211,12 +224,26 @@ def validate_frame(
     row_offset: int = 2,
     row_label: str = "line",
 ) -> ValidationOutcome:
-    """Validate ``frame`` (pandas) against the named suite.
+    """Validate ``frame`` (pandas; or an Arrow table, or rows of one as ``quality.columnar.TableRows``) against
+    the named suite.
 
     ``row_offset`` turns a frame index into the row a person finds in the source (2 for a CSV with
     a header line, so index 0 is line 2).
+
+    Arrow rows are checked column-wise by :mod:`public_health.quality.columnar`, with Great Expectations'
+    semantics and the same outcome, when it evaluates every expectation of the suite; otherwise (and for pandas)
+    Great Expectations validates them.
     """
     started = time.perf_counter()
+    columnar = _columnar_rows(frame)
+    if columnar is not None:
+        from .columnar import validate_table
+
+        outcome = validate_table(load_suite(suite_name, directory), columnar, parameters, (row_offset, row_label))
+        if outcome is not None:
+            log.info("%s", outcome.summary())
+            return outcome
+        frame = columnar.to_pandas()
     suite_data, suite, batch_definition = _prepared(suite_name, directory)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(
@@ -282,3 +309,211 @@ def validate_frame(
     outcome = ValidationOutcome(suite_data["name"], len(frame), outcomes, time.perf_counter() - started)
     log.info("%s", outcome.summary())
     return outcome
+
+
+#: Expectations whose verdict on a row rests on that row alone: over several frames' rows at once, each frame's
+#: unexpected rows are exactly those it has on its own.
+_ROW_BY_ROW = frozenset({
+    "expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_be_between", "expect_column_values_to_be_null", "expect_column_values_to_not_be_null",
+    "expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex",
+    "expect_column_value_lengths_to_be_between", "expect_column_value_lengths_to_equal",
+    "expect_column_pair_values_a_to_be_greater_than_b", "expect_column_pair_values_to_be_equal",
+    "expect_select_column_values_to_be_unique_within_record", "expect_multicolumn_sum_to_equal",
+})
+#: Expectations that compare rows with one another over a list of columns: scoped to each frame by adding a
+#: column holding the frame's number to the list.
+_ACROSS_ROWS = frozenset({"expect_compound_columns_to_be_unique"})
+
+#: The one-pass suite derived from a prepared suite, per suite file (kept with the prepared suite it came from).
+_FRAMES_SUITES: dict[str, tuple[Any, Any, dict[int, str]]] = {}
+
+
+def validate_frames(
+    suite_name: str,
+    frames: Any,
+    parameters: dict[str, Any] | None = None,
+    *,
+    directory: Path | None = None,
+    row_offset: int = 2,
+    row_label: str = "line",
+) -> list[ValidationOutcome]:
+    """Validate several frames (e.g. every file of a run) against the named suite in ONE Great Expectations pass,
+    returning one outcome per frame, in order, each as :func:`validate_frame` gives it for that frame alone:
+    the same checks, counts, examples (located in the frame's own index) and pass or fail. Its ``seconds`` is the
+    frame's share of the pass.
+
+    Building and running a suite costs far more than checking a small frame's rows, so the frames are stacked
+    with their number and checked together: expectations that judge each row alone (:data:`_ROW_BY_ROW`) are
+    split by frame afterwards; those comparing rows with each other (:data:`_ACROSS_ROWS`) are scoped to a frame
+    by the number. A suite with any other expectation (or a ``mostly`` or ``row_condition``), frames whose
+    checked columns differ in type, or a check that raises, is validated frame by frame with
+    :func:`validate_frame` instead: never a different verdict, only a slower one.
+    """
+    import pandas as pd
+
+    frames = list(frames)
+    if len(frames) < 2:
+        return [validate_frame(suite_name, f, parameters, directory=directory, row_offset=row_offset,
+                               row_label=row_label) for f in frames]
+    started = time.perf_counter()
+    suite_data, suite, batch_definition = _prepared(suite_name, directory)
+    one_pass = _one_pass_suite(suite_data, suite)
+    columns = _checked_columns(suite_data)
+    if one_pass is None or not all(isinstance(f, pd.DataFrame) for f in frames) or not all(
+        c in f.columns and c in frames[0].columns and f[c].dtype == frames[0][c].dtype for f in frames for c in columns
+    ):   # (Arrow rows go to validate_frame, which has its own way with them)
+        return [validate_frame(suite_name, f, parameters, directory=directory, row_offset=row_offset,
+                               row_label=row_label) for f in frames]
+    derived, key_columns = one_pass[1], one_pass[2]
+    stacked = pd.concat([f.reset_index(drop=True) for f in frames], ignore_index=True)
+    starts = [0]
+    for f in frames:
+        starts.append(starts[-1] + len(f))
+    number = pd.array([i for i, f in enumerate(frames) for _ in range(len(f))], dtype="Int64")
+    extra = {}
+    for i, key in key_columns.items():
+        kwargs = suite_data["expectations"][i].get("kwargs", {})
+        if kwargs.get("ignore_row_if", "all_values_are_missing") == "never":
+            extra[key] = number
+        else:   # a row whose listed columns are all missing stays ignored with its number beside them
+            extra[key] = number.copy()
+            extra[key][stacked[list(kwargs["column_list"])].isna().all(axis=1).to_numpy()] = pd.NA
+    if extra:
+        stacked = pd.concat([stacked, pd.DataFrame(extra, index=stacked.index)], axis=1)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": stacked})
+    result = batch.validate(
+        derived,
+        expectation_parameters=parameters or {},
+        result_format={
+            "result_format": "COMPLETE",
+            "partial_unexpected_count": MAX_EXAMPLES,
+            "include_unexpected_rows": False,
+            "return_unexpected_index_query": False,
+        },
+    )
+    if any(
+        (r.exception_info and r.exception_info.get("raised_exception"))
+        or len((r.result or {}).get("unexpected_index_list") or []) != ((r.result or {}).get("unexpected_count") or 0)
+        for r in result.results
+    ):   # a check that could not run, or rows GE did not place: each frame on its own says what it says
+        return [validate_frame(suite_name, f, parameters, directory=directory, row_offset=row_offset,
+                               row_label=row_label) for f in frames]
+
+    per_frame: list[list[ExpectationOutcome]] = [[] for _ in frames]
+    for r in result.results:
+        meta = r.expectation_config.meta or {}
+        i = int(meta["index"])
+        source = suite_data["expectations"][i]
+        res = r.result or {}
+        found: list[list[int]] = [[] for _ in frames]   # each frame's unexpected rows, as stacked positions
+        for idx in res.get("unexpected_index_list") or []:
+            position = _position(idx)
+            found[_frame_of(starts, position)].append(position)
+        for n, frame in enumerate(frames):
+            examples = []
+            shown = found[n][:MAX_EXAMPLES]
+            # GE lists at most 200 unexpected values a check; the rows' own values, as GE reads them, are complete
+            for position, value in zip(shown, _unexpected_values(stacked, source.get("kwargs", {}), shown),
+                                       strict=True):
+                example: dict[str, Any] = {"value": _jsonable(value)}
+                label = frame.index[position - starts[n]]
+                if hasattr(label, "item") and not isinstance(label, (str, bool)):
+                    label = label.item()   # numpy scalars, as Great Expectations hands them back
+                if isinstance(label, bool):
+                    pass
+                elif isinstance(label, int):
+                    example[row_label] = label + row_offset
+                elif isinstance(label, str):
+                    example[row_label] = label
+                examples.append(example)
+            per_frame[n].append(ExpectationOutcome(
+                index=i,
+                expectation=source["type"],
+                column=_column_of(source.get("kwargs", {})),
+                severity=meta.get("severity", "error"),
+                success=not found[n],
+                description=meta["description"],
+                fix=meta.get("fix"),
+                kwargs=_jsonable({k: v for k, v in source.get("kwargs", {}).items()}),
+                element_count=len(frame) if "element_count" in res else None,
+                unexpected_count=len(found[n]) if "unexpected_count" in res else None,
+                observed_value=_jsonable(res.get("observed_value")),
+                unexpected_examples=examples,
+                rule=meta.get("rule"),
+                why=meta.get("why"),
+            ))
+    share = (time.perf_counter() - started) / len(frames)
+    outcomes = []
+    for frame, found_outcomes in zip(frames, per_frame, strict=True):
+        found_outcomes.sort(key=lambda o: o.index)
+        outcome = ValidationOutcome(suite_data["name"], len(frame), found_outcomes, share)
+        log.info("%s", outcome.summary())
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _one_pass_suite(suite_data: dict[str, Any], suite: Any) -> tuple[Any, Any, dict[int, str]] | None:
+    """(the prepared suite it derives from, the suite for one pass over stacked frames, expectation index ->
+    the frame-number column it lists), built once per prepared suite; None when the suite cannot be split."""
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    cached = _FRAMES_SUITES.get(suite_data["_path"])
+    if cached is not None and cached[0] is suite:
+        return cached
+    expectations, keys = [], {}
+    taken = _checked_columns(suite_data)
+    for i, exp in enumerate(suite_data["expectations"]):
+        kwargs = dict(exp.get("kwargs", {}))
+        if exp["type"] not in _ROW_BY_ROW | _ACROSS_ROWS or "row_condition" in kwargs:
+            return None
+        if kwargs.get("mostly", 1) != 1:
+            return None
+        if exp["type"] in _ACROSS_ROWS:
+            keys[i] = next(name for n in range(len(taken) + 1) if (name := f"__frame_{i}_{n}") not in taken)
+            kwargs["column_list"] = [*kwargs["column_list"], keys[i]]
+        meta = {**exp.get("meta", {}), "index": i}
+        expectations.append(ExpectationConfiguration(type=exp["type"], kwargs=kwargs, meta=meta).to_domain_obj())
+    derived = (suite, gx.ExpectationSuite(name=f"{suite_data['name']}__frames", expectations=expectations), keys)
+    _FRAMES_SUITES[suite_data["_path"]] = derived
+    return derived
+
+
+def _checked_columns(suite_data: dict[str, Any]) -> list[str]:
+    """Every column a suite's expectations name."""
+    names: list[str] = []
+    for exp in suite_data["expectations"]:
+        kwargs = exp.get("kwargs", {})
+        for key in ("column", "column_A", "column_B"):
+            if isinstance(kwargs.get(key), str):
+                names.append(kwargs[key])
+        names.extend(c for c in kwargs.get("column_list") or [] if isinstance(c, str))
+    return list(dict.fromkeys(names))
+
+
+def _unexpected_values(stacked: Any, kwargs: dict[str, Any], positions: list[int]) -> list[Any]:
+    """The values Great Expectations reports for unexpected rows at ``positions`` of ``stacked``, built as its
+    pandas engine builds them: a column's values, (A, B) pairs, or records of the listed columns."""
+    if not positions:
+        return []
+    rows = stacked.iloc[positions]
+    if "column" in kwargs:
+        return list(rows[kwargs["column"]])
+    if "column_A" in kwargs:
+        return list(zip(rows[kwargs["column_A"]].values, rows[kwargs["column_B"]].values, strict=True))
+    return rows[list(kwargs["column_list"])].to_dict("records")
+
+
+def _position(idx: Any) -> int:
+    """A stacked frame's row number as Great Expectations reports an unexpected row's index."""
+    if isinstance(idx, dict):
+        idx = idx.get("index")
+    return int(idx)
+
+
+def _frame_of(starts: list[int], position: int) -> int:
+    """Which stacked frame holds row ``position`` (``starts``: each frame's first row, then the total)."""
+    import bisect
+
+    return bisect.bisect_right(starts, position) - 1

@@ -1,8 +1,8 @@
 """Loading PHOF dimensions and facts (from Fingertips) into core, with revision history.
 
-``load_indicator_values`` is one transaction: stage the batch, copy every row it changes to
-``core.fact_indicator_value_history``, update changed rows, insert new ones, record the audit row.
-Running the same batch again changes nothing.
+``load_indicator_values`` is one transaction: bulk-stage the batch (an Arrow table), copy every row it changes
+to ``core.fact_indicator_value_history``, update changed rows, insert new ones (an indicator core holds nothing
+of yet goes straight in by bulk insert), record the audit row. Running the same batch again changes nothing.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ FACT_SPEC: list[tuple[str, str]] = [
     ("time_period_sortable", "BIGINT"),
 ]
 INDICATOR_VALUES = FactTable(
-    "core.fact_indicator_value", "core.fact_indicator_value_history", FACT_SPEC, KEY_COLUMNS
+    "core.fact_indicator_value", "core.fact_indicator_value_history", FACT_SPEC, KEY_COLUMNS, scope="indicator_id"
 )
 
 
@@ -91,19 +91,35 @@ def _distinct(table: pa.Table, column: str) -> list[Any]:
 
 
 def upsert_periods(conn: Connection, labels: Iterable[str]) -> int:
-    rows = []
-    for label in sorted(set(labels)):
+    """Add the periods core.dim_period lacks (one statement); returns how many ``labels`` there are."""
+    wanted = sorted(set(labels))
+    if not wanted:
+        return 0
+    known = {
+        r[0]
+        for r in conn.execute(
+            text("SELECT period_label FROM core.dim_period WHERE period_label IN :labels").bindparams(
+                bindparam("labels", expanding=True, type_=String())
+            ),
+            {"labels": wanted},
+        )
+    }
+    params: dict[str, Any] = {}
+    values = []
+    for n, label in enumerate(label for label in wanted if label not in known):
         p = parse_period(label)
-        rows.append({"l": label, "k": p.sort_key, "s": p.start, "e": p.end, "g": p.granularity, "y": p.years})
-    if rows:
+        params.update({f"l{n}": label, f"k{n}": p.sort_key, f"s{n}": p.start, f"e{n}": p.end,
+                       f"g{n}": p.granularity, f"y{n}": p.years})
+        values.append(f"(:l{n}, :k{n}, :s{n}, :e{n}, :g{n}, :y{n})")
+    if values:
         conn.execute(
             text(
                 "INSERT INTO core.dim_period (period_label, sort_key, start_date, end_date, granularity, years)"
-                " VALUES (:l, :k, :s, :e, :g, :y) ON CONFLICT (period_label) DO NOTHING"
+                f" VALUES {', '.join(values)} ON CONFLICT (period_label) DO NOTHING"
             ),
-            rows,
+            params,
         )
-    return len(rows)
+    return len(wanted)
 
 
 def merge_facts(conn: Connection, batch_id: int, facts: pa.Table) -> tuple[int, int]:
