@@ -11,23 +11,30 @@ names them, scores within their scale). The reference figures are kept as publis
 quarantine caused by one is a finding about the reference data, not a generator bug: each quarantined file is
 listed with its error summary and whether reference figures were in it.
 
-End to end = the pipeline's own functions (``public_health.pipelines.provider_returns``): ``sync_config``,
-``scan`` and ``process_files``, with settings pointed at a throwaway DuckDB warehouse, data folder and
-shared drive (file modification times set a day in the past, so every file has settled).
+Pipeline = the pipeline's own functions (``public_health.pipelines.provider_returns``): ``sync_config``,
+``scan`` and ``process_files`` (land, parse, stage, the gate, load or quarantine, the audit and tracker rows),
+with settings pointed at a throwaway warehouse (DuckDB by default; ``--warehouse postgresql`` for a throwaway
+database on the local server), data folder and shared drive (file modification times set a day in the past,
+so every file has settled).
 
-Baseline in the same run: reading the same workbooks with openpyxl in read-only mode
-(``load_workbook(path, read_only=True, data_only=True)``) and iterating every cell of every sheet, nothing else.
-Target: pipeline time / baseline time at most 4. A missed target is printed, never an error.
+Baseline, like with like, in the same run: reading the same workbooks with openpyxl in read-only mode
+(``load_workbook(path, read_only=True, data_only=True)``, every cell of every sheet) PLUS a bulk insert of the
+same values (every figure the pipeline read, as rows of ``core.fact_kpi_value``) into the same warehouse, in one
+transaction with the warehouse's own bulk path (``warehouse.bulk.stage_table``: Arrow on DuckDB, ``COPY`` on
+PostgreSQL). Target: pipeline time / baseline time at most 4. A missed target is printed, never an error; the
+row goes to the ``make bench`` summary (``_common.record``).
 
-Where the time goes is measured with thin timing wrappers around the functions the pipeline calls (parse,
-stage, gate, load, landing, service configuration); a cProfile of a small extra run (5 files, fresh warehouse)
-is summarised by module.
+Where the time goes: thin timing wrappers around the functions the pipeline calls (each stage's share of the
+pipeline's time; a stage called inside another is counted in the outer one), and a cProfile of a small extra
+run (``PROFILE_FILES`` files, fresh warehouse) summarised by module.
 
-    PYTHONPATH=plugins python tests/benchmarks/provider_returns.py
+    PYTHONPATH=plugins python tests/benchmarks/provider_returns.py [--files N] [--warehouse duckdb|postgresql]
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import cProfile
 import functools
 import hashlib
@@ -39,13 +46,14 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Stopwatch, report, table, target_line  # noqa: E402
+from _common import Stopwatch, record, report, table, target_line, throwaway_postgres_database  # noqa: E402
 
 if TYPE_CHECKING:
     from public_health.periods import FinancialQuarter
@@ -55,7 +63,7 @@ QUARTERS = ["2016-17-Q1", "2016-17-Q2", "2016-17-Q3", "2016-17-Q4", "2017-18-Q1"
 EXTRA_QUARTER = "2018-19-Q1"
 N_FILES = 200
 RATIO_TARGET = 4.0
-PROFILE_FILES = 5
+PROFILE_FILES = 20
 
 
 # Figures -----------------------------------------------------------------------------------------
@@ -189,15 +197,19 @@ def published_inconsistencies(
     return found
 
 
-def generate_drive(root: Path) -> list[dict[str, Any]]:
-    """Write the 200 workbooks; returns one record per file (path, service, quarter, reference figures used)."""
+def generate_drive(root: Path, n_files: int = N_FILES) -> list[dict[str, Any]]:
+    """Write the workbooks (the first ``n_files`` of the 200, oldest quarter first); returns one record per file
+    (path, service, quarter, reference figures used)."""
     from public_health.periods import FinancialQuarter
     from public_health.returns.services import load_services
     from public_health.returns.template import Prefill, template_filename, write_template
 
     services = [s for s in load_services().values() if not s.redacted and s.kpis]
+    if n_files < N_FILES:   # a smaller run: fewer services, every quarter (files still follow on each other)
+        services = services[: -(-n_files // len(QUARTERS))]
     jobs = [(s, FinancialQuarter.parse(q)) for q in QUARTERS for s in services]
     jobs += [(s, FinancialQuarter.parse(EXTRA_QUARTER)) for s in services[: N_FILES - len(jobs)]]
+    jobs = jobs[:n_files]
     files = []
     oldest = time.time() - 86400  # a day ago: long settled (returns.settle_seconds is minutes)
     for i, (service, quarter) in enumerate(jobs):
@@ -226,7 +238,7 @@ def generate_drive(root: Path) -> list[dict[str, Any]]:
 # Baseline ----------------------------------------------------------------------------------------
 
 
-def baseline(paths: list[Path]) -> tuple[float, int]:
+def openpyxl_pass(paths: list[Path]) -> tuple[float, int]:
     """openpyxl read-only, every cell of every sheet; (seconds, cells seen)."""
     from openpyxl import load_workbook
 
@@ -243,15 +255,74 @@ def baseline(paths: list[Path]) -> tuple[float, int]:
     return sw.seconds, cells
 
 
+def bulk_insert(warehouse_url: str, figures: list[tuple[Any, ...]]) -> float:
+    """Seconds to insert ``figures`` (rows of core.fact_kpi_value's columns) into the warehouse in one
+    transaction by its bulk path (Arrow on DuckDB, COPY on PostgreSQL), from Python rows to committed."""
+    import pyarrow as pa
+
+    from public_health.warehouse.bulk import stage_table
+    from public_health.warehouse.engine import make_engine
+    from public_health.warehouse.returns import KPI_SPEC
+
+    engine = make_engine(warehouse_url)
+    try:
+        with Stopwatch() as sw:
+            columns = list(zip(*figures, strict=True)) if figures else [[] for _ in KPI_SPEC]
+            data = pa.table({name: pa.array(list(col), type=pa.float64() if name == "value" else pa.string())
+                             for (name, _), col in zip(KPI_SPEC, columns, strict=True)})
+            with engine.begin() as conn:
+                stage_table(conn, "bench_baseline_fact_kpi_value", KPI_SPEC, data)
+    finally:
+        engine.dispose()
+    return sw.seconds
+
+
+def figure_rows(parsed: Any, source_file: str) -> list[tuple[Any, ...]]:
+    """A parsed return's figures as rows of core.fact_kpi_value's columns (KPI_SPEC order)."""
+    return [
+        (parsed.service_code, v.kpi_code, v.period.label, v.measure, v.value, v.missing_reason, source_file,
+         f"{v.sheet}!{v.cell}" if v.sheet else str(v.cell), v.raw, None)
+        for v in parsed.values
+    ]
+
+
 # Pipeline ----------------------------------------------------------------------------------------
+
+#: Stage -> the functions counted in it, as (module, attribute); attributes the pipeline in use does not have
+#: are skipped (so the same script measures an older pipeline too).
+STAGES: dict[str, list[tuple[str, str]]] = {
+    "land (copy + sha256)": [("public_health.returns.discovery", "land")],
+    "parse (openpyxl, both views)": [("public_health.returns.parse", "parse_return")],
+    "stage (derived columns, previous figures)": [("public_health.returns.staging", "stage_return"),
+                                                  ("public_health.returns.staging", "figures_before")],
+    "checks (GE gate)": [("public_health.quality.gate", "validate_frames"),
+                         ("public_health.quality.gate", "validate_frame")],
+    "load (merge with history, comments)": [("public_health.warehouse.returns", "load_return")],
+    "audit + tracker rows": [("public_health.warehouse.audit", "start_batch"),
+                             ("public_health.warehouse.audit", "finish_batch"),
+                             ("public_health.warehouse.audit", "record_dq"),
+                             ("public_health.warehouse.audit", "fail_batch"),
+                             ("public_health.warehouse.returns", "record_received")],
+    "warehouse reads (content, figures held, newer file)": [
+        ("public_health.warehouse.returns", "returns_with_content"),
+        ("public_health.warehouse.returns", "return_with_content"),
+        ("public_health.warehouse.returns", "figures_held"),
+        ("public_health.warehouse.returns", "previous_figures"),
+        ("public_health.warehouse.returns", "newer_loaded_file")],
+    "quarantine report": [("public_health.quality.quarantine", "quarantine")],
+    "services config (YAML + pydantic)": [("public_health.pipelines.provider_returns", "_services")],
+}
 
 
 class PhaseTimer:
-    """Wraps module attributes the pipeline looks up at call time, adding up the seconds spent in each."""
+    """Wraps module attributes the pipeline looks up at call time, adding up the seconds spent in each stage.
+    A wrapped call made inside another (e.g. validate_frame under validate_frames) counts in the outer one."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
+        self.parsed: list[Any] = []
+        self._depth = 0
         self._undo: list[tuple[Any, str, Any]] = []
 
     def wrap(self, module: Any, name: str, phase: str) -> None:
@@ -259,12 +330,19 @@ class PhaseTimer:
 
         @functools.wraps(original)
         def timed(*args: Any, **kwargs: Any) -> Any:
+            if self._depth:
+                return original(*args, **kwargs)
+            self._depth += 1
             t0 = time.perf_counter()
             try:
-                return original(*args, **kwargs)
+                result = original(*args, **kwargs)
             finally:
                 self.seconds[phase] += time.perf_counter() - t0
                 self.calls[phase] += 1
+                self._depth -= 1
+            if name == "parse_return":
+                self.parsed.append(result)
+            return result
 
         setattr(module, name, timed)
         self._undo.append((module, name, original))
@@ -276,27 +354,18 @@ class PhaseTimer:
 
 
 def _instrument() -> PhaseTimer:
-    import public_health.pipelines.provider_returns as pipeline
-    import public_health.quality.gate as gate
-    import public_health.quality.quarantine as quarantine
-    import public_health.returns.discovery as discovery
-    import public_health.returns.parse as parse
-    import public_health.returns.staging as staging
-    import public_health.warehouse.returns as wh_returns
+    import importlib
 
     timer = PhaseTimer()
-    timer.wrap(discovery, "land", "land (copy + sha256)")
-    timer.wrap(pipeline, "_services", "load services config (YAML + pydantic)")
-    timer.wrap(parse, "parse_return", "parse (openpyxl)")
-    timer.wrap(wh_returns, "previous_figures", "previous figures query")
-    timer.wrap(staging, "stage_return", "stage (derived columns)")
-    timer.wrap(gate, "validate_frame", "checks (GE gate)")
-    timer.wrap(wh_returns, "load_return", "load (merge with history)")
-    timer.wrap(quarantine, "quarantine", "quarantine report")
+    for phase, targets in STAGES.items():
+        for module_name, attr in targets:
+            module = importlib.import_module(module_name)
+            if hasattr(module, attr):
+                timer.wrap(module, attr, phase)
     return timer
 
 
-def run_pipeline(drive: Path, data_dir: Path, warehouse_url: str, timer: PhaseTimer | None = None) -> dict[str, Any]:
+def run_pipeline(drive: Path, data_dir: Path, warehouse_url: str) -> dict[str, Any]:
     from public_health.config import load_settings
     from public_health.pipelines.provider_returns import process_files, scan, sync_config
     from public_health.warehouse.audit import RunContext
@@ -310,7 +379,7 @@ def run_pipeline(drive: Path, data_dir: Path, warehouse_url: str, timer: PhaseTi
     migrate(engine)
     run = RunContext(dag_id="benchmark_provider_returns", run_id=f"bench-{data_dir.name}")
     with Stopwatch() as sw_sync:
-        sync_config(settings, engine)
+        sync_config(settings, engine, date.today())
     with Stopwatch() as sw_scan:
         found = scan(settings, engine, now=time.time())
     with Stopwatch() as sw_proc:
@@ -328,6 +397,20 @@ def run_pipeline(drive: Path, data_dir: Path, warehouse_url: str, timer: PhaseTi
     }
 
 
+@contextlib.contextmanager
+def warehouses(kind: str, work: Path) -> Iterator[Any]:
+    """``new(name)`` -> the URL of a fresh warehouse of ``kind`` (DuckDB files under ``work``, or throwaway
+    PostgreSQL databases dropped afterwards)."""
+    with contextlib.ExitStack() as stack:
+        def new(name: str) -> str:
+            if kind == "duckdb":
+                return f"duckdb:///{work / (name + '.duckdb')}"
+            url, _libpq = stack.enter_context(throwaway_postgres_database(f"bench_returns_{name}"))
+            return url
+
+        yield new
+
+
 def _module_group(filename: str) -> str:
     f = filename.replace("\\", "/")
     for key, label in (
@@ -342,6 +425,7 @@ def _module_group(filename: str) -> str:
         ("openpyxl/", "openpyxl"),
         ("sqlalchemy/", "sqlalchemy"),
         ("duckdb", "duckdb (+ engine)"),
+        ("psycopg", "psycopg"),
         ("pandas/", "pandas"),
         ("numpy/", "numpy"),
         ("pydantic", "pydantic"),
@@ -367,46 +451,60 @@ def profile_summary(stats: pstats.Stats) -> list[tuple[str, float]]:
 # Report ------------------------------------------------------------------------------------------
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=N_FILES, help=f"workbooks to generate (at most {N_FILES})")
+    parser.add_argument("--warehouse", choices=("duckdb", "postgresql"), default="duckdb")
+    args = parser.parse_args(argv)
     # Silence the pipeline's and GE's log lines (each quarantine is logged as an error): reported below instead.
     logging.root.addHandler(logging.NullHandler())
     logging.root.setLevel(logging.CRITICAL)
     work = Path(tempfile.mkdtemp(prefix="bench_returns_"))
     try:
-        return _main(work)
+        with warehouses(args.warehouse, work) as new_warehouse:
+            return _main(work, min(args.files, N_FILES), args.warehouse, new_warehouse)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _main(work: Path) -> int:
+def _main(work: Path, n_files: int, kind: str, new_warehouse: Any) -> int:
     drive = work / "shared_drive"
-    report("Provider returns benchmark")
+    where = "DuckDB" if kind == "duckdb" else "PostgreSQL"
+    report(f"Provider returns benchmark ({where})")
     with Stopwatch() as sw_gen:
-        files = generate_drive(drive)
+        files = generate_drive(drive, n_files)
     n = len(files)
     services = sorted({f["service"] for f in files})
     with_ref = sum(1 for f in files if f["reference_figures"])
     report(
         f"generated {n} workbooks in {sw_gen.seconds:.1f}s: {len(services)} services (redacted"
-        " substance_misuse_turning_point skipped: no KPIs) x 8 quarters 2016-17-Q1..2017-18-Q4"
-        f" + {EXTRA_QUARTER} for {n - len(services) * len(QUARTERS)} services;"
-        f" {with_ref} hold published reference figures",
+        " substance_misuse_turning_point skipped: no KPIs), quarters 2016-17-Q1..2017-18-Q4"
+        f" (+ {EXTRA_QUARTER} for some at full size); {with_ref} hold published reference figures",
         "",
     )
     paths = [f["path"] for f in files]
 
-    base_s, cells = baseline(paths)
-    report(f"baseline (openpyxl read_only, every cell): {base_s:.2f}s, {n / base_s:,.1f} files/s, {cells:,} cells")
+    openpyxl_s, cells = openpyxl_pass(paths)
+    report(f"baseline, openpyxl read_only pass (every cell): {openpyxl_s:.2f}s, {n / openpyxl_s:,.1f} files/s,"
+           f" {cells:,} cells")
 
+    warehouse_url = new_warehouse("pipeline")
     timer = _instrument()
     try:
-        result = run_pipeline(drive, work / "data", f"duckdb:///{work / 'warehouse.duckdb'}", timer)
+        result = run_pipeline(drive, work / "data", warehouse_url)
     finally:
         timer.restore()
+    figures = [row for parsed in timer.parsed for row in figure_rows(parsed, parsed.file.name)]
+    insert_s = bulk_insert(warehouse_url, figures)
+    base_s = openpyxl_s + insert_s
+    report(f"baseline, bulk insert of the same {len(figures):,} figures into the same warehouse: {insert_s:.3f}s",
+           f"baseline total: {base_s:.2f}s ({n / base_s:,.1f} files/s): openpyxl {100 * openpyxl_s / base_s:.0f}%,"
+           f" insert {100 * insert_s / base_s:.0f}%")
+
     total = result["total_s"]
     ratio = total / base_s
     report(
-        f"pipeline (DuckDB): {total:.2f}s, {n / total:,.2f} files/s (sync_config {result['sync_s']:.2f}s,"
+        f"pipeline ({where}): {total:.2f}s, {n / total:,.2f} files/s (sync_config {result['sync_s']:.2f}s,"
         f" scan {result['scan_s']:.2f}s, process_files {result['process_s']:.2f}s); found {result['found']} new,"
         f" {result['settling']} settling, {result['ignored']} ignored",
         "",
@@ -436,12 +534,26 @@ def _main(work: Path) -> int:
     report("")
 
     measured = sum(timer.seconds.values())
-    phase_rows = [[phase, timer.calls[phase], secs, 100.0 * secs / total] for phase, secs in
+    phase_rows = [[phase, timer.calls[phase], secs, 1000 * secs / n, 100.0 * secs / total] for phase, secs in
                   sorted(timer.seconds.items(), key=lambda kv: -kv[1])]
-    phase_rows.append(["rest (audit rows, return_received, transactions, scan, sync)", "", total - measured,
-                       100.0 * (total - measured) / total])
-    report("where the pipeline's time goes (timing wrappers, whole run):",
-           *("  " + ln for ln in table(["phase", "calls", "seconds", "% of total"], phase_rows)), "")
+    phase_rows.append(["rest (transactions, connection, sync, scan, glue)", "", total - measured,
+                       1000 * (total - measured) / n, 100.0 * (total - measured) / total])
+    phase_rows.append(["baseline: openpyxl read_only pass", n, openpyxl_s, 1000 * openpyxl_s / n,
+                       100.0 * openpyxl_s / total])
+    phase_rows.append(["baseline: bulk insert", 1, insert_s, 1000 * insert_s / n, 100.0 * insert_s / total])
+    report("where the pipeline's time goes (timing wrappers, whole run; baseline rows for scale):",
+           *("  " + ln for ln in table(["stage", "calls", "seconds", "ms/file", "% of pipeline"], phase_rows)), "")
+
+    # The fixed part of the gate's time: importing Great Expectations in a fresh process (as each Airflow task is).
+    import subprocess
+
+    ge_import = subprocess.run(
+        [sys.executable, "-c", "import time; t = time.perf_counter(); import great_expectations;"
+         " print(time.perf_counter() - t)"], capture_output=True, text=True, check=False,
+    )
+    if ge_import.returncode == 0:
+        report(f"of which fixed: importing Great Expectations alone, in a fresh process, takes"
+               f" {float(ge_import.stdout.split()[-1]):.2f}s (once per run; the checks run in the same task)", "")
 
     # A small cProfile run on a fresh warehouse and drive, summarised by module (self time).
     sub = work / "profile_drive"
@@ -449,23 +561,25 @@ def _main(work: Path) -> int:
         dest = sub / f["path"].relative_to(drive)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f["path"], dest)
+    profile_url = new_warehouse("profile")
     profiler = cProfile.Profile()
     profiler.enable()
-    prof = run_pipeline(sub, work / "profile_data", f"duckdb:///{work / 'profile.duckdb'}")
+    prof = run_pipeline(sub, work / "profile_data", profile_url)
     profiler.disable()
     groups = profile_summary(pstats.Stats(profiler))
     prof_total = sum(s for _, s in groups)
-    report(f"cProfile of {PROFILE_FILES} files on a fresh warehouse ({prof['total_s']:.2f}s under the profiler),"
-           " self time by module:",
+    report(f"cProfile of {min(PROFILE_FILES, n)} files on a fresh warehouse ({prof['total_s']:.2f}s under the"
+           " profiler), self time by module:",
            *("  " + ln for ln in table(["module", "self s", "%"],
                                       [[g, s, 100.0 * s / prof_total] for g, s in groups[:12]])), "")
 
+    met = ratio <= RATIO_TARGET
     report(
         *table(
             ["run", "files", "seconds", "files/s", "ratio", "target met?"],
             [
-                ["baseline: openpyxl read_only", n, base_s, n / base_s, "1.00", ""],
-                ["pipeline (DuckDB)", n, total, n / total, f"{ratio:.2f}", "yes" if ratio <= RATIO_TARGET else "NO"],
+                ["baseline: openpyxl read_only + bulk insert", n, base_s, n / base_s, "1.00", ""],
+                [f"pipeline ({where})", n, total, n / total, f"{ratio:.2f}", "yes" if met else "NO"],
             ],
         ),
         "",
@@ -473,6 +587,16 @@ def _main(work: Path) -> int:
         target_line("pipeline / baseline ratio", ratio, RATIO_TARGET),
         f"  loaded {by_status['loaded'] + by_status['loaded_with_warnings']} of {n}"
         f" (quarantined {by_status.get('quarantined', 0)}, failed {by_status.get('failed', 0)})",
+    )
+    record(
+        f"{n} provider workbooks → {where}",
+        f"{n / total:.2f} files/s ({total:.1f} s)",
+        f"openpyxl read-only {openpyxl_s:.1f} s + bulk insert {insert_s:.2f} s",
+        ratio,
+        f"ratio ≤ {RATIO_TARGET:g}",
+        met,
+        stages={**{phase: secs / total for phase, secs in sorted(timer.seconds.items(), key=lambda kv: -kv[1])},
+                "rest (transactions, connection, sync, scan, glue)": (total - measured) / total},
     )
     if by_status.get("failed") or result["found"] != n:
         report("ERROR: a file failed with an unexpected error, or scan did not find every file")

@@ -1,23 +1,28 @@
 """Provider quarterly returns from the shared drive, step by step.
 
-sync_config -> scan -> process_file (per new file) -> summary
+sync_config -> scan -> process_files (the run's new files, over one warehouse connection) -> summary
 
 A file is taken once per (path, modification time): a no-op run reads nothing. Each file is copied to
-the landing area (sha256), parsed, staged, checked, and then loaded in one transaction or quarantined
-with a report naming sheet, cell, value, rule and fix. A corrected file (new content) is processed
-afresh; a resubmission for a service and quarter already loaded supersedes the earlier figures,
-which go to history.
+the landing area (sha256) and parsed; then every file of the run is staged (compared with the figures the
+warehouse holds and with the run's earlier files that load) and checked in one pass of the gate; then, oldest
+first, each is loaded in its own transaction or quarantined with a report naming sheet, cell, value, rule and
+fix. A corrected file (new content) is processed afresh; a resubmission for a service and quarter already
+loaded supersedes the earlier figures, which go to history.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 
 from public_health.config import Settings, config_dir
 from public_health.periods import FinancialQuarter, PeriodParseError
@@ -26,8 +31,10 @@ from public_health.returns.discovery import Candidate
 from public_health.warehouse import audit
 from public_health.warehouse.audit import NO_ROWS, BatchCounts, BatchEnd, BatchSource, RunContext
 
-if TYPE_CHECKING:   # warehouse.returns brings pandas: imported where it is used
-    from public_health.warehouse.returns import Received
+if TYPE_CHECKING:   # warehouse.returns, the gate and the readers bring pandas: imported where they are used
+    from public_health.quality.gate import ValidationOutcome
+    from public_health.returns.cells import ParsedReturn
+    from public_health.warehouse.returns import Received, ReturnFor
 
 log = logging.getLogger(__name__)
 
@@ -108,147 +115,328 @@ def scan(settings: Settings, engine: Engine, now: float | None = None) -> ScanRe
 def process_files(
     settings: Settings, engine: Engine, candidates: list[Candidate], run: RunContext
 ) -> list[ReturnOutcome]:
-    """Process files oldest first. One file's unexpected error is recorded and does not stop the rest."""
-    results = []
-    services = _services() if candidates else {}   # read and validated once per run, not once per file
-    for candidate in sorted(candidates, key=lambda c: (c.mtime, c.relative)):
-        try:
-            results.append(process_file(settings, engine, candidate, run, services=services))
-        except Exception as exc:  # recorded in audit by process_file; the next file still gets its turn
-            log.exception("%s failed", candidate.relative)
-            results.append(ReturnOutcome(candidate.relative, "failed", error=str(exc)))
-    return results
-
-
-def process_file(
-    settings: Settings, engine: Engine, candidate: Candidate, run: RunContext,
-    *, services: dict[str, Any] | None = None,
-) -> ReturnOutcome:
-    """Land, parse, check and load (or quarantine) one return file."""
-    from public_health.returns.discovery import land
-    from public_health.warehouse.returns import Received, ReceivedAs, record_received, return_with_content
-
-    c = candidate
-    landed = land(c, settings.landing_dir / "returns")
-    if landed is None:
-        return ReturnOutcome(c.relative, "unsettled")
-    landing_path, sha = landed
-    modified = datetime.fromtimestamp(c.mtime, UTC)
-    batch_id = audit.start_batch(
-        engine, BatchSource(SOURCE, c.relative, sha, str(landing_path), {"size_bytes": c.size}), run
-    )
-    received = Received(batch_id, c.relative, modified, sha, str(landing_path))
-
+    """Process files oldest first, over one warehouse connection for the run: each file is landed and read; then
+    all of them are checked in one pass of the gate, each staged against the figures the warehouse held and those
+    of the run's earlier files that load; then, in order, each is loaded in its own transaction or quarantined.
+    One file's unexpected error is recorded and does not stop the rest."""
+    if not candidates:
+        return []
+    ordered = sorted(candidates, key=lambda c: (c.mtime, c.relative))
     with engine.connect() as conn:
-        before = return_with_content(conn, sha)
-    if before is not None:
-        with engine.begin() as conn:
-            record_received(conn, received, ReceivedAs("unchanged", before.service_code, before.period))
-            audit.finish_batch(conn, batch_id, BatchEnd("unchanged", NO_ROWS))
-        log.info("%s: same content as a return already loaded: unchanged", c.relative)
-        return ReturnOutcome(c.relative, "unchanged", batch_id, sha, before.service_code, before.period)
-
-    try:
-        return _check_and_load(settings, engine, c, received, services if services is not None else _services())
-    except Exception as exc:
-        audit.fail_batch(engine, batch_id, f"{c.relative}: {type(exc).__name__}: {exc}")
-        raise
+        returns = _RunOfReturns(settings, _RunConnection(conn), _services(), run)
+        files = [returns.take(c) for c in ordered]
+        returns.read()
+        returns.check()
+        return [returns.finish(f) for f in files]
 
 
-def _check_and_load(
-    settings: Settings, engine: Engine, c: Candidate, received: Received, services: dict[str, Any]
-) -> ReturnOutcome:
-    from public_health.quality.gate import validate_frame
-    from public_health.quality.quarantine import QuarantineSource, quarantine
-    from public_health.returns.parse import ReturnParseError, parse_return
-    from public_health.returns.staging import gate_parameters, stage_return
-    from public_health.warehouse.returns import (
-        ReceivedAs,
-        load_return,
-        newer_loaded_file,
-        previous_figures,
-        record_received,
-    )
+class _RunConnection:
+    """The run's one warehouse connection, handed to the audit steps that take an engine: ``begin()`` is one
+    transaction on it, committed on success, rolled back on error."""
 
-    landing_path, batch_id, sha = Path(received.landing_path), received.batch_id, received.sha256
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
-    def send_to_quarantine(service_code: str | None, period: FinancialQuarter | None, error: str | None,
-                           outcome: Any = None) -> ReturnOutcome:
-        report = quarantine(landing_path, settings.quarantine_dir,
-                            QuarantineSource(SOURCE, c.relative, sha, batch_id), outcome=outcome, error=error,
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.conn.begin():
+            yield self.conn
+
+
+@dataclass(eq=False)   # a file is itself: compared by identity
+class _File:
+    """One file of the run as it goes through: landed and recorded as a batch (``received``), read (``parsed``,
+    or ``unreadable`` with the reader's error), staged against ``previous`` and checked; ``outcome`` once
+    decided."""
+
+    candidate: Candidate
+    position: int
+    outcome: ReturnOutcome | None = None
+    received: Received | None = None
+    parsed: ParsedReturn | None = None
+    unreadable: str | None = None
+    previous: dict[tuple[str, str, str], float] | None = None
+    staged: Any = None
+    checked: ValidationOutcome | None = None
+
+
+class _RunOfReturns:
+    """The steps of :func:`process_files` over one run's files, and what the run knows as it goes: the contents
+    already taken, the figures the warehouse held for the services when the run began, the files loaded so far."""
+
+    def __init__(self, settings: Settings, warehouse: _RunConnection, services: dict[str, Any],
+                 run: RunContext) -> None:
+        self.settings, self.services, self.run = settings, services, run
+        self.warehouse: Any = warehouse   # audit's steps take it as their engine: one transaction on the connection
+        self.parameters = _gate_parameters(settings, services)
+        self.content: dict[str, ReturnFor] = {}          # sha256 -> the return taken with that content
+        self.held: dict[str, dict[tuple[str, str, str], float]] = {}
+        self.files: list[_File] = []                     # oldest first
+        self.loaded: set[int] = set()                   # positions of the files loaded so far
+        self.periods: set[str] = set()                  # period labels the run's loads have written
+
+    def _failed(self, f: _File, exc: Exception) -> ReturnOutcome:
+        """Record an unexpected error (the batch marked failed) and go on with the next file."""
+        c = f.candidate
+        log.error("%s failed", c.relative, exc_info=exc)
+        if f.received is not None:
+            audit.fail_batch(self.warehouse, f.received.batch_id, f"{c.relative}: {type(exc).__name__}: {exc}")
+        f.outcome = ReturnOutcome(c.relative, "failed", error=str(exc))
+        return f.outcome
+
+    # 1. land and record --------------------------------------------------------------------------------
+    def take(self, c: Candidate) -> _File:
+        """Copy the file to landing (sha256) and record its load batch."""
+        from public_health.returns.discovery import land
+        from public_health.warehouse.returns import Received
+
+        f = _File(c, len(self.files))
+        self.files.append(f)
+        try:
+            landed = land(c, self.settings.landing_dir / "returns")
+            if landed is None:
+                f.outcome = ReturnOutcome(c.relative, "unsettled")
+                return f
+            landing_path, sha = landed
+            source = BatchSource(SOURCE, c.relative, sha, str(landing_path), {"size_bytes": c.size})
+            batch_id = audit.start_batch(self.warehouse, source, self.run)
+            f.received = Received(batch_id, c.relative, datetime.fromtimestamp(c.mtime, UTC), sha, str(landing_path))
+        except Exception as exc:  # recorded; the next file still gets its turn
+            self._failed(f, exc)
+        return f
+
+    # 2. read ------------------------------------------------------------------------------------------
+    def read(self) -> None:
+        """Parse every file whose content was not taken before (one query for the run's contents)."""
+        from public_health.returns.parse import ReturnParseError, parse_return
+        from public_health.warehouse.returns import returns_with_content
+
+        with self.warehouse.begin() as conn:
+            self.content = returns_with_content(conn, [f.received.sha256 for f in self.files if f.received])
+        for f in self.files:
+            if f.outcome is not None or f.received is None or f.received.sha256 in self.content:
+                continue
+            landing_path = Path(f.received.landing_path)
+            try:
+                f.parsed = parse_return(landing_path, self.services)
+            except ReturnParseError as exc:
+                f.unreadable = str(exc).replace(landing_path.name, f.candidate.relative, 1)
+            except Exception as exc:
+                self._failed(f, exc)
+
+    # 3. stage and check -------------------------------------------------------------------------------
+    def check(self) -> None:
+        """Stage every readable file and check them all in one pass of the gate.
+
+        A file's comparisons with earlier figures depend on which of the run's earlier files load, which the gate
+        decides: the first pass takes every earlier file to load (unless it repeats an earlier file's content);
+        files whose previous figures change once the gate has spoken are staged and checked again, until nothing
+        changes. :meth:`finish` still checks each file against what did load."""
+        from public_health.returns.staging import comparison_quarters
+        from public_health.warehouse.returns import figures_held
+
+        readable = [f for f in self.files if f.parsed is not None and f.outcome is None]
+        if not readable:
+            return
+        wanted: dict[str, set[FinancialQuarter]] = {}
+        for f in readable:
+            wanted.setdefault(f.parsed.service_code, set()).update(comparison_quarters(f.parsed.period))
+        with self.warehouse.begin() as conn:
+            self.held = figures_held(conn, wanted)
+        for _ in range(len(readable) + 1):
+            loading = _predicted_loads(readable)
+            changed = [f for f in readable if f.outcome is None and self._stage(f, loading)]
+            if not changed:
+                break
+            self._check([f for f in changed if f.outcome is None])
+
+    def _stage(self, f: _File, loads: Callable[[_File], bool]) -> bool:
+        """Stage ``f`` against the figures held and the earlier files for which ``loads``; False when that is
+        what it was already staged against."""
+        from public_health.returns.staging import figures_before, stage_return
+
+        parsed = f.parsed
+        earlier = []
+        for g in self.files[: f.position]:
+            if g.parsed is not None and g.parsed.service_code == parsed.service_code and loads(g):
+                earlier.append(g.parsed)
+        previous = figures_before(parsed, self.held.get(parsed.service_code, {}), earlier)
+        if f.staged is not None and previous == f.previous:
+            return False
+        try:
+            f.previous, f.staged, f.checked = previous, stage_return(parsed, self.services, previous), None
+        except Exception as exc:
+            self._failed(f, exc)
+        return True
+
+    def _check(self, files: list[_File]) -> None:
+        """The gate over ``files`` in one pass; if the pass itself breaks, file by file (a file whose checks
+        break is failed)."""
+        from public_health.quality.gate import validate_frames
+
+        if not files:
+            return
+        try:
+            outcomes = validate_frames(SUITE, [f.staged for f in files], self.parameters, row_label="cell")
+        except Exception:
+            log.warning("the checks of %d files in one pass broke: checking them one by one", len(files),
+                        exc_info=True)
+            outcomes = []
+            for f in files:
+                try:
+                    [checked] = validate_frames(SUITE, [f.staged], self.parameters, row_label="cell")
+                    outcomes.append(checked)
+                except Exception as exc:
+                    self._failed(f, exc)
+                    outcomes.append(None)
+        for f, checked in zip(files, outcomes, strict=True):
+            if checked is not None:
+                f.checked = checked
+
+    # 4. load or quarantine, in order ------------------------------------------------------------------
+    def finish(self, f: _File) -> ReturnOutcome:
+        """Record what became of the file, in its own transaction: unchanged, quarantined, superseded or
+        loaded."""
+        if f.outcome is not None:
+            return f.outcome
+        try:
+            f.outcome = self._finish(f)
+        except Exception as exc:
+            return self._failed(f, exc)
+        return f.outcome
+
+    def _finish(self, f: _File) -> ReturnOutcome:
+        from public_health.warehouse.returns import ReceivedAs, ReturnFor, newer_loaded_file, record_received
+
+        c, received = f.candidate, f.received
+        assert received is not None
+        before = self.content.get(received.sha256)
+        if before is not None:
+            with self.warehouse.begin() as conn:
+                record_received(conn, received, ReceivedAs("unchanged", before.service_code, before.period))
+                audit.finish_batch(conn, received.batch_id, BatchEnd("unchanged", NO_ROWS))
+            log.info("%s: same content as a return already loaded: unchanged", c.relative)
+            return ReturnOutcome(c.relative, "unchanged", received.batch_id, received.sha256, before.service_code,
+                                 before.period)
+        if f.parsed is None:
+            guess = _guess_from_name(c.path.name)
+            return self._quarantine(f, guess, f.unreadable)
+
+        parsed, quarter = f.parsed, f.parsed.period
+        # Staged again when an earlier file's fate was not the one the gate pass took (then checked again).
+        if self._stage(f, lambda g: g.position in self.loaded):
+            if f.outcome is not None:
+                return f.outcome
+            self._check([f])
+        if f.outcome is not None:
+            return f.outcome
+        outcome = f.checked
+        assert outcome is not None
+        if not outcome.passed:
+            return self._quarantine(f, (parsed.service_code, quarter), None)
+
+        with self.warehouse.begin() as conn:   # one transaction: whether a newer file is loaded, and the outcome
+            newer = newer_loaded_file(conn, parsed.service_code, quarter, received.file_modified_at)
+            done = self._load(conn, f) if newer is None else self._superseded(conn, f, newer)
+        # committed: what the rest of the run compares with
+        self.content.setdefault(received.sha256, ReturnFor(parsed.service_code, quarter))
+        if done.status in ("loaded", "loaded_with_warnings"):
+            self.loaded.add(f.position)
+            self.periods.update(f.staged["period"])
+            self.periods.add(quarter.label)
+        return done
+
+    def _superseded(self, conn: Connection, f: _File, newer: str) -> ReturnOutcome:
+        """An older version turned up after its replacement: keep it on record only."""
+        from public_health.warehouse.returns import ReceivedAs, record_received
+
+        c, received, parsed, staged, outcome = f.candidate, f.received, f.parsed, f.staged, f.checked
+        audit.record_dq(conn, received.batch_id, outcome)
+        record_received(conn, received, ReceivedAs(
+            "superseded", parsed.service_code, parsed.period,
+            error_summary=f"older than {newer}, which is already loaded",
+        ))
+        audit.finish_batch(conn, received.batch_id, BatchEnd(
+            "unchanged", BatchCounts(read=len(staged), inserted=0, updated=0, unchanged=len(staged)),
+        ))
+        log.info("%s is older than %s, already loaded: recorded as superseded", c.relative, newer)
+        return ReturnOutcome(c.relative, "superseded", received.batch_id, received.sha256, parsed.service_code,
+                             parsed.period)
+
+    def _load(self, conn: Connection, f: _File) -> ReturnOutcome:
+        """Load a checked file's figures (in the caller's transaction), with its audit and tracker rows."""
+        from public_health.warehouse.returns import ReceivedAs, load_return, record_received
+
+        c, received, parsed, staged, outcome = f.candidate, f.received, f.parsed, f.staged, f.checked
+        quarter = parsed.period
+        status = "loaded_with_warnings" if outcome.warnings else "loaded"
+        audit.record_dq(conn, received.batch_id, outcome)
+        inserted, updated = load_return(conn, batch_id=received.batch_id, parsed=parsed, staged=staged,
+                                        source_file=c.relative, periods_held=self.periods)
+        resubmission = record_received(conn, received, ReceivedAs(
+            status, parsed.service_code, quarter, warning_count=len(outcome.warnings),
+            error_summary=outcome.summary() if outcome.warnings else None,
+        ))
+        audit.finish_batch(conn, received.batch_id, BatchEnd(
+            "loaded" if inserted or updated else "unchanged",
+            BatchCounts(read=len(staged), inserted=inserted, updated=updated,
+                        unchanged=len(staged) - inserted - updated),
+        ))
+        log.info("%s: %s %s loaded (%d new, %d revised figures%s%s)", c.relative, parsed.service_code, quarter.label,
+                 inserted, updated, ", resubmission" if resubmission else "",
+                 f", {len(outcome.warnings)} warning(s)" if outcome.warnings else "")
+        return ReturnOutcome(c.relative, status, received.batch_id, received.sha256, parsed.service_code, quarter,
+                             inserted=inserted, updated=updated, resubmission=resubmission,
+                             warnings=tuple(w.description for w in outcome.warnings))
+
+    def _quarantine(self, f: _File, where: tuple[str | None, FinancialQuarter | None],
+                    error: str | None) -> ReturnOutcome:
+        """Keep the file and its report in quarantine; nothing of it loads."""
+        from public_health.quality.quarantine import QuarantineSource, quarantine
+        from public_health.warehouse.returns import ReceivedAs, record_received
+
+        c, received, outcome = f.candidate, f.received, f.checked if error is None else None
+        service_code, period = where
+        report = quarantine(Path(received.landing_path), self.settings.quarantine_dir,
+                            QuarantineSource(SOURCE, c.relative, received.sha256, received.batch_id),
+                            outcome=outcome, error=error,
                             extra={"service_code": service_code, "period": period.label if period else None})
         summary = error or outcome.summary()
-        with engine.begin() as conn:
+        with self.warehouse.begin() as conn:
             if outcome is not None:
-                audit.record_dq(conn, batch_id, outcome)
+                audit.record_dq(conn, received.batch_id, outcome)
             record_received(conn, received, ReceivedAs(
                 "quarantined", service_code, period,
                 error_count=len(outcome.errors) if outcome else 1,
                 warning_count=len(outcome.warnings) if outcome else 0,
                 error_summary=summary[:4000], report_path=str(report),
             ))
-            audit.finish_batch(conn, batch_id, BatchEnd(
+            audit.finish_batch(conn, received.batch_id, BatchEnd(
                 "quarantined", BatchCounts(read=outcome.rows if outcome else None),
                 error_summary=summary[:4000], report_path=str(report),
             ))
         log.error("%s quarantined: %s (report: %s)", c.relative, summary, report)
-        return ReturnOutcome(c.relative, "quarantined", batch_id, sha, service_code, period, error=summary,
-                             report=str(report))
+        return ReturnOutcome(c.relative, "quarantined", received.batch_id, received.sha256, service_code, period,
+                             error=summary, report=str(report))
 
-    try:
-        parsed = parse_return(landing_path, services)
-    except ReturnParseError as exc:
-        guess = _guess_from_name(c.path.name)
-        error = str(exc).replace(landing_path.name, c.relative, 1)
-        return send_to_quarantine(guess[0], guess[1], error)
 
-    quarter = parsed.period   # read once, by the reader, from the Cover cell or the CSV rows
-    with engine.connect() as conn:
-        previous = previous_figures(conn, parsed.service_code, [quarter.previous(), *quarter.quarters_to_date()])
-    staged = stage_return(parsed, services, previous)
-    outcome = validate_frame(
-        SUITE, staged,
-        gate_parameters(services, settings.returns.percent_tolerance_points, settings.returns.change_warning_pct),
-        row_label="cell",
-    )
-    if not outcome.passed:
-        return send_to_quarantine(parsed.service_code, quarter, None, outcome)
+def _predicted_loads(readable: list[_File]) -> Callable[[_File], bool]:
+    """Which files the gate's verdicts say will load: those that passed (or are not checked yet), unless an
+    earlier such file had the same content (the later one is then recorded unchanged)."""
+    loads: set[int] = set()
+    contents: set[str] = set()
+    for f in readable:
+        sha = f.received.sha256 if f.received else None
+        if f.outcome is None and (f.checked is None or f.checked.passed) and sha not in contents:
+            loads.add(id(f))
+            contents.add(sha)
+    return lambda g: id(g) in loads
 
-    with engine.connect() as conn:
-        newer = newer_loaded_file(conn, parsed.service_code, quarter, received.file_modified_at)
-    if newer is not None:   # an older version turned up after its replacement: keep it on record only
-        with engine.begin() as conn:
-            audit.record_dq(conn, batch_id, outcome)
-            record_received(conn, received, ReceivedAs(
-                "superseded", parsed.service_code, quarter,
-                error_summary=f"older than {newer}, which is already loaded",
-            ))
-            audit.finish_batch(conn, batch_id, BatchEnd(
-                "unchanged", BatchCounts(read=len(staged), inserted=0, updated=0, unchanged=len(staged)),
-            ))
-        log.info("%s is older than %s, already loaded: recorded as superseded", c.relative, newer)
-        return ReturnOutcome(c.relative, "superseded", batch_id, sha, parsed.service_code, quarter)
 
-    status = "loaded_with_warnings" if outcome.warnings else "loaded"
-    with engine.begin() as conn:
-        audit.record_dq(conn, batch_id, outcome)
-        inserted, updated = load_return(conn, batch_id=batch_id, parsed=parsed, staged=staged,
-                                        source_file=c.relative)
-        resubmission = record_received(conn, received, ReceivedAs(
-            status, parsed.service_code, quarter, warning_count=len(outcome.warnings),
-            error_summary=outcome.summary() if outcome.warnings else None,
-        ))
-        audit.finish_batch(conn, batch_id, BatchEnd(
-            "loaded" if inserted or updated else "unchanged",
-            BatchCounts(read=len(staged), inserted=inserted, updated=updated,
-                        unchanged=len(staged) - inserted - updated),
-        ))
-    log.info("%s: %s %s loaded (%d new, %d revised figures%s%s)", c.relative, parsed.service_code, quarter.label,
-             inserted, updated, ", resubmission" if resubmission else "",
-             f", {len(outcome.warnings)} warning(s)" if outcome.warnings else "")
-    return ReturnOutcome(c.relative, status, batch_id, sha, parsed.service_code, quarter, inserted=inserted,
-                         updated=updated, resubmission=resubmission,
-                         warnings=tuple(w.description for w in outcome.warnings))
+def _gate_parameters(settings: Settings, services: dict[str, Any]) -> dict[str, Any]:
+    from public_health.returns.staging import gate_parameters
+
+    return gate_parameters(services, settings.returns.percent_tolerance_points, settings.returns.change_warning_pct)
 
 
 def _guess_from_name(name: str) -> tuple[str | None, FinancialQuarter | None]:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import Connection
 
 from public_health.quality.gate import ValidationOutcome
+from public_health.warehouse.bulk import insert_rows
 
 
 @dataclass(frozen=True)
@@ -132,30 +133,23 @@ def record_dq(conn: Connection, batch_id: int, outcome: ValidationOutcome) -> No
     )
     rows = [
         {
-            "b": batch_id,
-            "s": outcome.suite,
-            "i": o.index,
-            "e": o.expectation,
-            "c": o.column,
-            "sev": o.severity,
-            "ok": o.success,
-            "n": o.element_count,
-            "u": o.unexpected_count,
-            "obs": None if o.observed_value is None else json.dumps(o.observed_value, default=str),
-            "ex": json.dumps(o.unexpected_examples, default=str) if o.unexpected_examples else None,
-            "d": o.description,
+            "batch_id": batch_id,
+            "suite": outcome.suite,
+            "expectation_index": o.index,
+            "expectation": o.expectation,
+            "column_name": o.column,
+            "severity": o.severity,
+            "success": o.success,
+            "element_count": o.element_count,
+            "unexpected_count": o.unexpected_count,
+            "observed_value": None if o.observed_value is None else json.dumps(o.observed_value, default=str),
+            "unexpected_examples": json.dumps(o.unexpected_examples, default=str) if o.unexpected_examples else None,
+            "description": o.description,
         }
         for o in outcome.outcomes
     ]
-    if rows:
-        conn.execute(
-            text(
-                "INSERT INTO audit.dq_result (batch_id, suite, expectation_index, expectation, column_name, severity,"
-                " success, element_count, unexpected_count, observed_value, unexpected_examples, description)"
-                " VALUES (:b, :s, :i, :e, :c, :sev, :ok, :n, :u, :obs, :ex, :d)"
-            ),
-            rows,
-        )
+    # One multi-row INSERT: DuckDB runs an executemany row by row (about 1 ms a row, 21 rows an indicator).
+    insert_rows(conn, "audit.dq_result", rows, ["expectation_index"])
 
 
 def fail_batch(engine: Engine, batch_id: int, error: str, timings: Mapping[str, float] | None = None) -> None:

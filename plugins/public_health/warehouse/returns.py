@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection
 from public_health.periods import FinancialQuarter
 
 from .audit import now
+from .bulk import insert_rows
 from .merge import FactTable, merge_with_history
 from .phof import upsert_periods
 
@@ -39,22 +41,30 @@ def provider_code(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:60] or "unknown"
 
 
+def _changed_upsert(table: str, key: Sequence[str], columns: Sequence[str]) -> str:
+    """The ON CONFLICT clause updating ``columns`` (and updated_at) of ``table`` only where one differs."""
+    return (
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in columns)},"
+        " updated_at = excluded.updated_at WHERE "
+        + " OR ".join(f"{table}.{c} IS DISTINCT FROM excluded.{c}" for c in columns)
+    )
+
+
 def sync_services(
     conn: Connection, services: Mapping[str, Any], track_from: FinancialQuarter, track_until: FinancialQuarter
 ) -> dict[str, int]:
     """Providers, services, KPIs and the returns expected of them, from configuration: a return per
-    quarter from ``track_from`` (or the service's own start) to ``track_until`` (never later)."""
+    quarter from ``track_from`` (or the service's own start) to ``track_until`` (never later). One statement a
+    table."""
     t = now()
     providers = {provider_code(s.provider): s.provider for s in services.values() if s.provider}
-    if providers:
-        conn.execute(
-            text(
-                "INSERT INTO core.dim_provider (provider_code, provider_name, updated_at) VALUES (:c, :n, :t)"
-                " ON CONFLICT (provider_code) DO UPDATE SET provider_name = excluded.provider_name,"
-                " updated_at = excluded.updated_at WHERE core.dim_provider.provider_name <> excluded.provider_name"
-            ),
-            [{"c": c, "n": n, "t": t} for c, n in sorted(providers.items())],
-        )
+    insert_rows(
+        conn, "core.dim_provider",
+        [{"provider_code": c, "provider_name": n, "updated_at": t} for c, n in sorted(providers.items())],
+        ["provider_code"],
+        "ON CONFLICT (provider_code) DO UPDATE SET provider_name = excluded.provider_name,"
+        " updated_at = excluded.updated_at WHERE core.dim_provider.provider_name <> excluded.provider_name",
+    )
     service_rows = [
         {
             "service_code": s.code,
@@ -68,16 +78,8 @@ def sync_services(
         for s in services.values()
     ]
     cols = ["service_name", "provider_code", "purpose", "redacted", "return_due_days", "phof_indicator_ids"]
-    conn.execute(
-        text(
-            f"INSERT INTO core.dim_service (service_code, {', '.join(cols)}, updated_at)"
-            f" VALUES (:service_code, {', '.join(':' + c for c in cols)}, :t)"
-            f" ON CONFLICT (service_code) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in cols)},"
-            " updated_at = excluded.updated_at WHERE "
-            + " OR ".join(f"core.dim_service.{c} IS DISTINCT FROM excluded.{c}" for c in cols)
-        ),
-        [{**r, "t": t} for r in service_rows],
-    )
+    insert_rows(conn, "core.dim_service", [{**r, "updated_at": t} for r in service_rows], ["service_code"],
+                 _changed_upsert("core.dim_service", ["service_code"], cols))
     kpi_rows = []
     for s in services.values():
         for order, k in enumerate(s.kpis):
@@ -100,17 +102,8 @@ def sync_services(
                 }
             )
     kcols = [c for c in kpi_rows[0] if c not in ("service_code", "kpi_code")] if kpi_rows else []
-    if kpi_rows:
-        conn.execute(
-            text(
-                f"INSERT INTO core.dim_kpi (service_code, kpi_code, {', '.join(kcols)}, updated_at)"
-                f" VALUES (:service_code, :kpi_code, {', '.join(':' + c for c in kcols)}, :t)"
-                f" ON CONFLICT (service_code, kpi_code) DO UPDATE SET"
-                f" {', '.join(f'{c} = excluded.{c}' for c in kcols)}, updated_at = excluded.updated_at WHERE "
-                + " OR ".join(f"core.dim_kpi.{c} IS DISTINCT FROM excluded.{c}" for c in kcols)
-            ),
-            [{**r, "t": t} for r in kpi_rows],
-        )
+    insert_rows(conn, "core.dim_kpi", [{**r, "updated_at": t} for r in kpi_rows], ["service_code", "kpi_code"],
+                 _changed_upsert("core.dim_kpi", ["service_code", "kpi_code"], kcols))
     expected = []
     all_quarters: set[FinancialQuarter] = set()
     for s in services.values():
@@ -122,37 +115,44 @@ def sync_services(
         all_quarters.update(quarters)
         for q in quarters:
             end = q.end
-            expected.append({"s": s.code, "p": q.label, "e": end, "d": end + timedelta(days=int(s.return_due_days))})
+            expected.append({"service_code": s.code, "period_label": q.label, "quarter_end": end,
+                             "due_date": end + timedelta(days=int(s.return_due_days))})
     upsert_periods(conn, [q.label for q in sorted(all_quarters)])
-    if expected:
-        conn.execute(
-            text(
-                "INSERT INTO core.return_expected (service_code, period_label, quarter_end, due_date)"
-                " VALUES (:s, :p, :e, :d) ON CONFLICT (service_code, period_label) DO UPDATE SET"
-                " due_date = excluded.due_date WHERE core.return_expected.due_date <> excluded.due_date"
-            ),
-            expected,
-        )
+    insert_rows(
+        conn, "core.return_expected", expected, ["service_code", "period_label"],
+        "ON CONFLICT (service_code, period_label) DO UPDATE SET"
+        " due_date = excluded.due_date WHERE core.return_expected.due_date <> excluded.due_date",
+    )
     return {"providers": len(providers), "services": len(service_rows), "kpis": len(kpi_rows),
             "expected_returns": len(expected)}
 
 
-def previous_figures(
-    conn: Connection, service_code: str, quarters: Sequence[FinancialQuarter]
-) -> dict[tuple[str, str, str], float]:
-    """Figures core holds for a service in the given quarters: (kpi, period label, measure) -> value."""
-    if not quarters:
+def figures_held(
+    conn: Connection, quarters_by_service: Mapping[str, Iterable[FinancialQuarter]]
+) -> dict[str, dict[tuple[str, str, str], float]]:
+    """Figures core holds (value not null) for each service in the quarters given for it, in one query for a whole
+    run of returns: service -> {(kpi, period label, measure): value}. A service with none held is absent."""
+    wanted = {s: {q.label for q in quarters} for s, quarters in quarters_by_service.items()}
+    services = sorted(s for s, labels in wanted.items() if labels)
+    labels = sorted(set().union(*wanted.values())) if wanted else []
+    if not services:
         return {}
     rows = conn.execute(
         text(
-            "SELECT kpi_code, period_label, measure, value FROM core.fact_kpi_value"
-            " WHERE service_code = :s AND value IS NOT NULL AND period_label IN ("
-            + ", ".join(f":p{i}" for i in range(len(quarters)))
+            "SELECT service_code, kpi_code, period_label, measure, value FROM core.fact_kpi_value"
+            " WHERE value IS NOT NULL AND service_code IN ("
+            + ", ".join(f":s{i}" for i in range(len(services)))
+            + ") AND period_label IN ("
+            + ", ".join(f":p{i}" for i in range(len(labels)))
             + ")"
         ),
-        {"s": service_code, **{f"p{i}": q.label for i, q in enumerate(quarters)}},
+        {**{f"s{i}": s for i, s in enumerate(services)}, **{f"p{i}": p for i, p in enumerate(labels)}},
     ).all()
-    return {(r.kpi_code, r.period_label, r.measure): float(r.value) for r in rows}
+    held: dict[str, dict[tuple[str, str, str], float]] = {}
+    for r in rows:
+        if r.period_label in wanted[r.service_code]:
+            held.setdefault(r.service_code, {})[(r.kpi_code, r.period_label, r.measure)] = float(r.value)
+    return held
 
 
 @dataclass(frozen=True)
@@ -188,22 +188,14 @@ def record_received(conn: Connection, received: Received, outcome: ReceivedAs) -
     service_code = outcome.service_code
     period_label = outcome.period.label if outcome.period is not None else None
     if outcome.status in ("loaded", "loaded_with_warnings") and service_code and period_label:
-        earlier = conn.execute(
+        superseded = conn.execute(
             text(
-                "SELECT count(*) FROM core.return_received WHERE service_code = :s AND period_label = :p"
-                " AND status IN ('loaded', 'loaded_with_warnings')"
+                "UPDATE core.return_received SET status = 'superseded' WHERE service_code = :s"
+                " AND period_label = :p AND status IN ('loaded', 'loaded_with_warnings') RETURNING batch_id"
             ),
             {"s": service_code, "p": period_label},
-        ).scalar_one()
-        resubmission = int(earlier) > 0
-        if resubmission:
-            conn.execute(
-                text(
-                    "UPDATE core.return_received SET status = 'superseded' WHERE service_code = :s"
-                    " AND period_label = :p AND status IN ('loaded', 'loaded_with_warnings')"
-                ),
-                {"s": service_code, "p": period_label},
-            )
+        ).all()
+        resubmission = len(superseded) > 0
     conn.execute(
         text(
             "INSERT INTO core.return_received (batch_id, service_code, period_label, file_path, file_modified_at,"
@@ -246,39 +238,27 @@ def load_return(
     parsed: Any,
     staged: pd.DataFrame,
     source_file: str,
+    periods_held: AbstractSet[str] = frozenset(),
 ) -> tuple[int, int]:
     """Merge a checked return's figures, comments and actions (in the caller's transaction). ``parsed`` is a
-    ParsedReturn: its ``period`` (a FinancialQuarter) keys the comments and actions by label."""
+    ParsedReturn: its ``period`` (a FinancialQuarter) keys the comments and actions by label. ``periods_held``:
+    period labels core.dim_period is known to hold already (e.g. loaded earlier in the run), not written again."""
     period_label = parsed.period.label
-    upsert_periods(conn, sorted(set(staged["period"]) | {period_label}))
+    upsert_periods(conn, sorted((set(staged["period"]) | {period_label}) - set(periods_held)))
     inserted, updated = merge_with_history(conn, KPI_VALUES, batch_id, kpi_table(staged, source_file))
     key = {"s": parsed.service_code, "p": period_label}
     conn.execute(text("DELETE FROM core.fact_service_comment WHERE service_code = :s AND period_label = :p"), key)
     conn.execute(text("DELETE FROM core.fact_service_action WHERE service_code = :s AND period_label = :p"), key)
-    comments = [
-        {**key, "n": i, "c": c["comment"], "l": c.get("lead"), "d": c.get("date"), "b": batch_id}
+    insert_rows(conn, "core.fact_service_comment", [
+        {"service_code": parsed.service_code, "period_label": period_label, "seq": i, "comment": c["comment"],
+         "lead": c.get("lead"), "comment_date": c.get("date"), "batch_id": batch_id}
         for i, c in enumerate(parsed.comments, 1)
-    ]
-    if comments:
-        conn.execute(
-            text(
-                "INSERT INTO core.fact_service_comment (service_code, period_label, seq, comment, lead, comment_date,"
-                " batch_id) VALUES (:s, :p, :n, :c, :l, :d, :b)"
-            ),
-            comments,
-        )
-    actions = [
-        {**key, "n": i, "a": a["action"], "d": a.get("action_by"), "b": batch_id}
+    ], ["seq"])
+    insert_rows(conn, "core.fact_service_action", [
+        {"service_code": parsed.service_code, "period_label": period_label, "seq": i, "action": a["action"],
+         "action_by": a.get("action_by"), "batch_id": batch_id}
         for i, a in enumerate(parsed.actions, 1)
-    ]
-    if actions:
-        conn.execute(
-            text(
-                "INSERT INTO core.fact_service_action (service_code, period_label, seq, action, action_by, batch_id)"
-                " VALUES (:s, :p, :n, :a, :d, :b)"
-            ),
-            actions,
-        )
+    ], ["seq"])
     return inserted, updated
 
 
@@ -329,14 +309,23 @@ def taken_files(conn: Connection) -> list[TakenFile]:
     return [TakenFile(r.file_path, r.file_modified_at) for r in rows]
 
 
-def return_with_content(conn: Connection, sha256: str) -> ReturnFor | None:
-    """The service and quarter of a return already loaded (or found unchanged) with this content, if any."""
-    row = conn.execute(
-        text("SELECT service_code, period_label FROM core.return_received WHERE sha256 = :sha"
-             " AND status IN ('loaded', 'loaded_with_warnings', 'superseded', 'unchanged') LIMIT 1"),
-        {"sha": sha256},
-    ).first()
-    return None if row is None else ReturnFor(row.service_code, _quarter(row.period_label))
+def returns_with_content(conn: Connection, shas: Iterable[str]) -> dict[str, ReturnFor]:
+    """For each of ``shas`` that a return already loaded (or found unchanged, or superseded) had: the service and
+    quarter of one such return, in one query for a whole run of files. Contents never taken are absent."""
+    wanted = sorted(set(shas))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        text("SELECT sha256, service_code, period_label FROM core.return_received WHERE sha256 IN ("
+             + ", ".join(f":h{i}" for i in range(len(wanted)))
+             + ") AND status IN ('loaded', 'loaded_with_warnings', 'superseded', 'unchanged')"
+             " ORDER BY sha256, batch_id"),
+        {f"h{i}": h for i, h in enumerate(wanted)},
+    ).all()
+    found: dict[str, ReturnFor] = {}
+    for r in rows:
+        found.setdefault(r.sha256, ReturnFor(r.service_code, _quarter(r.period_label)))
+    return found
 
 
 def newer_loaded_file(
