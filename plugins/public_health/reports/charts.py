@@ -2,16 +2,25 @@
 make that SVG fit to inline in an HTML page (no prolog, metadata or global style; ids prefixed so
 several charts on one page never share one; ``role="img"`` and a ``<title>`` text alternative).
 
+Charts are cached by content (:data:`chart_cache`): a chart function passes everything its chart is
+drawn from as the key, so the same input gives the same SVG, drawn once per process. For printing,
+:func:`charts_as_images` lifts the inline charts out of a page into images the PDF printer parses
+once each (:func:`public_health.reports.html.print_pdf`).
+
 Each report keeps its own chart functions (what to plot, and how to describe it) and calls these.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import re
-from collections.abc import Callable, Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
+from xml.etree import ElementTree
 
 from markupsafe import escape
 
@@ -105,5 +114,93 @@ def inline_svg(document: str, prefix: str, description: str, css_class: str) -> 
     head_end = svg.index(">") + 1
     opening = svg[4 : head_end - 1].rstrip()
     return (
-        f'<svg role="img" class="{css_class}"{_ROOT_PRESENTATION}{opening}><title>{escape(description)}</title>' + svg[head_end:]
+        f'<svg role="img" class="{css_class}"{_ROOT_PRESENTATION}{opening}><title>{escape(description)}</title>'
+        + svg[head_end:]
     )
+
+
+# The chart cache -----------------------------------------------------------------------------------
+
+
+class ChartCache:
+    """Finished chart SVG by the content it is drawn from, least recently used first out.
+
+    The key is a tuple of plain values (strings, numbers, None, tuples of them) holding *everything*
+    the chart and its text alternative are drawn from, including the report it belongs to and its id
+    prefix; two inputs that differ in any of them never share an entry. Safe to share between threads
+    (a chart two threads miss at once is drawn twice, the same bytes both times)."""
+
+    def __init__(self, maxsize: int = 512) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def digest(key: Hashable) -> str:
+        """sha256 of the key's ``repr``: exact for the plain values keys are made of (``repr`` of a
+        float round-trips, and 1, 1.0 and True stay apart)."""
+        return hashlib.sha256(repr(key).encode("utf-8")).hexdigest()
+
+    def get(self, key: Hashable, draw: Callable[[], str | None]) -> str | None:
+        """The SVG cached for ``key``, else ``draw()``, cached unless it is None (no chart)."""
+        digest = self.digest(key)
+        with self._lock:
+            svg = self._entries.get(digest)
+            if svg is not None:
+                self._entries.move_to_end(digest)
+                self.hits += 1
+                return svg
+            self.misses += 1
+        svg = draw()
+        if svg is not None and self.maxsize > 0:
+            with self._lock:
+                self._entries[digest] = svg
+                self._entries.move_to_end(digest)
+                while len(self._entries) > self.maxsize:
+                    self._entries.popitem(last=False)
+        return svg
+
+    def clear(self) -> None:
+        """Forget every chart and reset the counts."""
+        with self._lock:
+            self._entries.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+#: The process's chart cache, shared by both reports' chart functions.
+chart_cache = ChartCache()
+
+
+# Charts as images for the PDF printer --------------------------------------------------------------
+
+#: The scheme of the image URLs :func:`charts_as_images` writes (served by ``reports.html.print_pdf``).
+CHART_URL_SCHEME = "chart"
+_INLINE_CHART = re.compile(r'<svg role="img" class="([^"]*)"[^>]*><title>([^<]*)</title>.*?</svg>', re.S)
+
+
+def charts_as_images(html: str) -> tuple[str, dict[str, bytes]]:
+    """``html`` with each chart :func:`inline_svg` made replaced by ``<img class="<its class>"
+    src="chart:<sha256>" alt="<its title>">``, and the SVG documents by sha256.
+
+    The print engine then neither parses each chart's elements as HTML nor runs the page's style
+    cascade over them, and parses each distinct chart once as an SVG image: the same drawing (the
+    printed PDF is the same bytes when the page's CSS gives ``img.<class>`` the rules it gives
+    ``svg.<class>``). A chart that is not well-formed XML stays inline."""
+    images: dict[str, bytes] = {}
+
+    def lift(match: re.Match[str]) -> str:
+        svg = match.group(0).encode("utf-8")
+        try:
+            ElementTree.fromstring(svg)
+        except ElementTree.ParseError:
+            return match.group(0)
+        digest = hashlib.sha256(svg).hexdigest()
+        images[digest] = svg
+        return f'<img class="{match.group(1)}" src="{CHART_URL_SCHEME}:{digest}" alt="{match.group(2)}">'
+
+    return _INLINE_CHART.sub(lift, html), images

@@ -1,5 +1,5 @@
 """The BCF summary's trend charts: plan against actual by quarter, as small inline SVG with a text
-alternative (drawn by the shared :mod:`public_health.reports.charts`)."""
+alternative (drawn by the shared :mod:`public_health.reports.charts`, and cached there by content)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from public_health.periods import FinancialQuarter
 from public_health.reports.bcf.model import MetricLine
 from public_health.reports.bcf.view import format_value, is_number, quarter_words
-from public_health.reports.charts import describe, inline_svg, nan_gaps, render_svg, slug
+from public_health.reports.charts import chart_cache, describe, inline_svg, nan_gaps, render_svg, slug
 
 
 def chart_description(line: MetricLine, reporting_quarter: FinancialQuarter) -> str:
@@ -20,12 +20,21 @@ def chart_description(line: MetricLine, reporting_quarter: FinancialQuarter) -> 
 
 
 def trend_chart_svg(line: MetricLine, reporting_quarter: FinancialQuarter) -> str | None:
-    """A small plan (dashed, squares) against actual (solid, circles) line chart by quarter."""
+    """A small plan (dashed, squares) against actual (solid, circles) line chart by quarter; cached by
+    content (everything the chart and its text alternative are drawn from is the key)."""
+    plan = [q.plan for q in line.quarters]
+    actual = [q.actual for q in line.quarters]
+    if not any(is_number(v) for v in plan + actual):
+        return None
+    key = ("bcf-trend", line.code, line.name, line.unit, reporting_quarter.label,
+           tuple((q.quarter.label, q.plan, q.actual) for q in line.quarters))
+    return chart_cache.get(key, lambda: _draw_trend_chart(line, reporting_quarter))
+
+
+def _draw_trend_chart(line: MetricLine, reporting_quarter: FinancialQuarter) -> str:
     plan = [q.plan for q in line.quarters]
     actual = [q.actual for q in line.quarters]
     values = [v for v in plan + actual if is_number(v)]
-    if not values:
-        return None
 
     def draw(ax: Any) -> None:
         from matplotlib.ticker import MaxNLocator

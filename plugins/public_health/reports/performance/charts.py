@@ -1,5 +1,6 @@
 """The performance report's KPI charts: actual (or actual to date) against target by quarter, as
-inline SVG with a text alternative (drawn by the shared :mod:`public_health.reports.charts`)."""
+inline SVG with a text alternative (drawn by the shared :mod:`public_health.reports.charts`, and
+cached there by content: the same KPI figures give the same SVG, drawn once)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 from markupsafe import Markup
 
 from public_health.periods import FinancialQuarter
-from public_health.reports.charts import describe, inline_svg, nan_gaps, render_svg, slug
-from public_health.reports.performance.model import KpiCell, KpiRow, ServicePage
+from public_health.reports.charts import chart_cache, describe, inline_svg, nan_gaps, render_svg, slug
+from public_health.reports.performance.model import KpiCell, KpiRow, ReportData, ServicePage
 from public_health.reports.performance.view import column_heading, format_number, is_number
 
 #: KPIs with targets charted per service page, in table order.
@@ -57,12 +58,26 @@ def kpi_chart_svg(row: KpiRow, quarters: list[FinancialQuarter], id_prefix: str 
 
     None when the KPI has no figures in ``quarters``. The SVG carries ``role="img"`` and a
     ``<title>`` with :func:`chart_description`; its ids start with ``id_prefix`` (default
-    ``kpi-<code>``) and are stable across runs, as is everything else in it.
+    ``kpi-<code>``) and are stable across runs, as is everything else in it. Cached by content
+    (:data:`~public_health.reports.charts.chart_cache`): the key is everything the chart and its text
+    alternative are drawn from.
     """
     label, actual = _chart_actual(row, quarters)
     target = _series(row.target, quarters)
     if all(v is None for v in actual + target):
         return None
+    prefix = slug(id_prefix or f"kpi-{row.code}")
+    key = ("performance-kpi", prefix, row.code, row.name, row.unit, label, tuple(actual), tuple(target),
+           tuple(q.label for q in quarters))
+    return chart_cache.get(key, lambda: _draw_kpi_chart(row, quarters, (label, actual, target), prefix))
+
+
+def _draw_kpi_chart(
+    row: KpiRow, quarters: list[FinancialQuarter], series: tuple[str, list[float | None], list[float | None]],
+    prefix: str,
+) -> str:
+    """Draw the chart :func:`kpi_chart_svg` describes: ``series`` is (actual's label, actual, target)."""
+    label, actual, target = series
 
     def draw(ax: Any) -> None:
         from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -84,7 +99,6 @@ def kpi_chart_svg(row: KpiRow, quarters: list[FinancialQuarter], id_prefix: str 
         ax.legend(loc="best", fontsize=6, frameon=False)
 
     document = render_svg(draw, salt=f"kpi-{row.code}", size=(4.0, 2.2), font_size=7)
-    prefix = slug(id_prefix or f"kpi-{row.code}")
     return inline_svg(document, prefix, chart_description(row, quarters), "kpi-chart")
 
 
@@ -109,3 +123,8 @@ def service_charts(page: ServicePage) -> list[dict[str, Any]]:
                 }
             )
     return charts
+
+
+def report_charts(data: ReportData) -> dict[str, list[dict[str, Any]]]:
+    """:func:`service_charts` of every service page the report prints (not redacted), by service code."""
+    return {page.code: service_charts(page) for page in data.services if not page.redacted}
