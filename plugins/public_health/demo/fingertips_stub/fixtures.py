@@ -36,7 +36,12 @@ AREA_TYPES: list[dict] = [
     {"Id": AREA_TYPE_UTLA, "Name": "Upper tier local authorities (4/23)", "Short": "Counties & UAs (from Apr 2023)",
      "IsSearchable": True, "CanBeDisplayedOnMap": True},
 ]
-AREA_TYPE_SHORT = {t["Id"]: t["Short"] for t in AREA_TYPES}
+# Districts and unitary authorities: served only by the national dataset (national.py), not in AREA_TYPES.
+AREA_TYPE_LTLA = 501
+AREA_TYPE_LTLA_JSON: dict = {"Id": AREA_TYPE_LTLA, "Name": "Lower tier local authorities (4/23)",
+                             "Short": "Districts & UAs (from Apr 2023)", "IsSearchable": True,
+                             "CanBeDisplayedOnMap": True}
+AREA_TYPE_SHORT = {t["Id"]: t["Short"] for t in (*AREA_TYPES, AREA_TYPE_LTLA_JSON)}
 
 # Fingertips polarity ids (PholioObjects Constants.PolarityIds) and their names.
 POLARITY_NAMES = {
@@ -226,6 +231,24 @@ class FixtureDataset:
         if area_type_id == AREA_TYPE_UTLA:
             return [self.areas[c] for c in self.child_codes]
         return [a for a in self.areas.values() if a.area_type_id == area_type_id]
+
+    # ---- what the server asks (the national dataset answers for more area types) ------------------
+    def area_types_json(self) -> list[dict]:
+        """The area types listed by ``/api/area_types``."""
+        return AREA_TYPES
+
+    def available_area_type_ids(self) -> tuple[int, ...]:
+        """The area types ``/api/available_data`` lists for every indicator."""
+        return (AREA_TYPE_ENGLAND, AREA_TYPE_REGION, AREA_TYPE_UTLA)
+
+    def serving(self, child_area_type_id: int) -> FixtureDataset | None:
+        """The dataset whose ``child_codes`` are the areas of ``child_area_type_id`` (all_data's child areas, the
+        area lists); None when that area type is not served as a child."""
+        return self if child_area_type_id == AREA_TYPE_UTLA else None
+
+    def children_of(self, area_type_id: int, parent_code: str) -> list[StubArea]:
+        """Areas of ``area_type_id`` whose parent is ``parent_code`` (``/api/areas/by_parent_area_code``)."""
+        return [a for a in self.areas_of_type(area_type_id) if a.parent_code == parent_code]
 
     def parent_map(self, parent_area_type_id: int) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}

@@ -236,6 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
         parent = _int(qs, "parent_area_type_id")
         if parent not in (AREA_TYPE_ENGLAND, AREA_TYPE_REGION):
             raise _HTTPError(400, f"parent_area_type_id {parent} is not a parent of area type {child}")
+        view = ds.serving(child)   # the dataset whose child areas are of type ``child`` (None: not served)
         header = ds.all_data_header(parent)
         drop_idx: int | None = None
         if "rename_column" in faults:
@@ -247,8 +248,8 @@ class _Handler(BaseHTTPRequestHandler):
                 drop_idx = header.index(col)
                 header = header[:drop_idx] + header[drop_idx + 1:]
         header_line = _csv_line(header)
-        ordered = sorted(set(ids)) if child == AREA_TYPE_UTLA else []
-        blocks: Iterable[list[str]] = ds.iter_all_data_lines(ordered, parent) if ordered else []
+        ordered = sorted(set(ids)) if view is not None else []
+        blocks: Iterable[list[str]] = view.iter_all_data_lines(ordered, parent) if view is not None and ordered else []
         if drop_idx is not None:
             blocks = _drop_field(blocks, drop_idx)
         if "truncate" in faults:
@@ -331,11 +332,13 @@ def _indicator_names_by_group(ds: FixtureDataset, qs: dict[str, list[str]]) -> A
 
 
 def _area_types(ds: FixtureDataset, qs: dict[str, list[str]]) -> Any:
-    return AREA_TYPES
+    return ds.area_types_json()
 
 
 def _areas_by_area_type(ds: FixtureDataset, qs: dict[str, list[str]]) -> Any:
-    return [ds.area_json(a.code) for a in ds.areas_of_type(_int(qs, "area_type_id"))]
+    area_type = _int(qs, "area_type_id")
+    view = ds.serving(area_type) or ds
+    return [view.area_json(a.code) for a in view.areas_of_type(area_type)]
 
 
 def _areas_by_parent(ds: FixtureDataset, qs: dict[str, list[str]]) -> Any:
@@ -349,7 +352,8 @@ def _areas_by_parent(ds: FixtureDataset, qs: dict[str, list[str]]) -> Any:
         if nn_type != "1" or area_type != AREA_TYPE_UTLA:
             return []
         return [{**ds.area_json(c), "Sequence": n + 1} for n, c in enumerate(ds.neighbours.get(code, []))]
-    return [ds.area_json(a.code) for a in ds.areas_of_type(area_type) if a.parent_code == parent]
+    view = ds.serving(area_type) or ds
+    return [view.area_json(a.code) for a in view.children_of(area_type, parent)]
 
 
 def _parent_to_child(ds: FixtureDataset, qs: dict[str, list[str]]) -> Any:
@@ -359,9 +363,10 @@ def _parent_to_child(ds: FixtureDataset, qs: dict[str, list[str]]) -> Any:
         return {nn: ds.neighbours.get(code, [])}
     child = _int(qs, "child_area_type_id")
     parent = _int(qs, "parent_area_type_id")
-    if child != AREA_TYPE_UTLA:
+    view = ds.serving(child)
+    if view is None:
         return {}
-    return ds.parent_map(parent)
+    return view.parent_map(parent)
 
 
 def _indicator_metadata(ds: FixtureDataset, qs: dict[str, list[str]]) -> Any:
@@ -381,7 +386,7 @@ def _data_changes(ds: FixtureDataset, qs: dict[str, list[str]]) -> Any:
 def _available_data(ds: FixtureDataset, qs: dict[str, list[str]]) -> Any:
     ids = _ints(qs, "indicator_id", required=False) or list(ds.indicators)
     return [{"IndicatorId": i, "AreaTypeId": t} for i in ids if i in ds.indicators
-            for t in (AREA_TYPE_ENGLAND, AREA_TYPE_REGION, AREA_TYPE_UTLA)]
+            for t in ds.available_area_type_ids()]
 
 
 def _nearest_neighbour_types(ds: FixtureDataset, qs: dict[str, list[str]]) -> Any:
