@@ -76,8 +76,16 @@ test: venv ## The whole test suite (TEST_WORKERS=1 for one process)
 lint: venv ## ruff
 	$(BIN)/ruff check plugins dags tests
 
-bench: venv ## Benchmarks (tests/benchmarks): prints figures and ratios to baselines
-	@for b in tests/benchmarks/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+bench: venv ## Benchmarks (tests/benchmarks): every script, then one summary table (also docs/performance.md)
+	@mkdir -p output/bench; export BENCH_RESULTS="$(CURDIR)/output/bench/results-$$(date +%Y%m%d-%H%M%S).jsonl"; \
+	: > "$$BENCH_RESULTS"; failed=(); \
+	for b in tests/benchmarks/*.py; do \
+	  case "$${b##*/}" in _*|summary.py) continue;; esac; \
+	  echo "== $$b"; $(BIN)/python "$$b" || failed+=("$${b##*/}"); \
+	done; \
+	$(BIN)/python tests/benchmarks/summary.py --failed "$${failed[@]}"; summary=$$?; \
+	if [ $${#failed[@]} -gt 0 ]; then echo "make bench: failed: $${failed[*]}"; exit 1; fi; \
+	exit $$summary
 
 templates: venv ## Blank provider return workbooks: make templates QUARTER=2017-18-Q2
 	@test -n "$(QUARTER)" || { echo "usage: make templates QUARTER=2017-18-Q2"; exit 2; }

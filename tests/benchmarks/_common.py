@@ -103,3 +103,35 @@ def target_line(name: str, value: float, limit: float, unit: str = "", *, strict
     met = value < limit if strict else value <= limit
     sign = "<" if strict else "<="
     return f"  {name}: {value:.2f}{unit} (target {sign} {limit:g}{unit}): {'met' if met else 'MISSED'}"
+
+
+# The summary `make bench` ends with -----------------------------------------------------------------
+
+RESULTS_ENV = "BENCH_RESULTS"
+
+
+def record(
+    benchmark: str, figure: str, baseline: str, ratio: float | None, target: str, met: bool, *,
+    stages: dict[str, float] | None = None,
+) -> None:
+    """Add one row to the run's summary table: ``benchmark`` (e.g. "Fingertips 1M rows → PostgreSQL"), the
+    ``figure`` measured ("41.2 s; peak 1.21 GiB"), the ``baseline`` measured in the same run ("COPY 9.8 s"),
+    their ``ratio`` (None when the target is not a ratio), the ``target`` ("ratio ≤ 3; peak < 1.5 GiB") and
+    whether it was ``met``. Rows go, one JSON object a line, to the file named by $BENCH_RESULTS (``make
+    bench`` sets it and prints the table at the end with ``summary.py``); without it they are only printed.
+
+    ``stages`` (optional, keyword only): where the figure's time goes, as each stage's *share* of it, a
+    fraction between 0 and 1, in the order to print (``{"parse": 0.31, "gate": 0.52, "load": 0.17}``); the
+    shares need not add up to 1 when a stage is left out. ``summary.py`` lists them in docs/performance.md
+    under "Where the time goes". A row without ``stages`` is written exactly as before."""
+    import json
+
+    row = {"benchmark": benchmark, "figure": figure, "baseline": baseline, "ratio": ratio, "target": target,
+           "met": bool(met)}
+    if stages is not None:
+        row["stages"] = {str(name): round(float(share), 4) for name, share in stages.items()}
+    report(f"  summary row: {json.dumps(row, ensure_ascii=False)}")
+    path = os.environ.get(RESULTS_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
