@@ -30,6 +30,13 @@ log = logging.getLogger(__name__)
 
 EXPECTATIONS_DIR = PROJECT_ROOT / "include" / "expectations"
 MAX_EXAMPLES = 20
+#: What every validation asks GX for: counts and up to MAX_EXAMPLES unexpected values, never whole rows.
+RESULT_FORMAT = {
+    "result_format": "COMPLETE",
+    "partial_unexpected_count": MAX_EXAMPLES,
+    "include_unexpected_rows": False,
+    "return_unexpected_index_query": False,
+}
 
 
 class SuiteError(ValueError):
@@ -249,12 +256,7 @@ def validate_frame(
     result = batch.validate(
         suite,
         expectation_parameters=parameters or {},
-        result_format={
-            "result_format": "COMPLETE",
-            "partial_unexpected_count": MAX_EXAMPLES,
-            "include_unexpected_rows": False,
-            "return_unexpected_index_query": False,
-        },
+        result_format=RESULT_FORMAT,
     )
 
     outcomes: list[ExpectationOutcome] = []
@@ -385,12 +387,7 @@ def validate_frames(
     result = batch.validate(
         derived,
         expectation_parameters=parameters or {},
-        result_format={
-            "result_format": "COMPLETE",
-            "partial_unexpected_count": MAX_EXAMPLES,
-            "include_unexpected_rows": False,
-            "return_unexpected_index_query": False,
-        },
+        result_format=RESULT_FORMAT,
     )
     if any(
         (r.exception_info and r.exception_info.get("raised_exception"))

@@ -33,7 +33,6 @@ and periods are always complete.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -254,23 +253,7 @@ def _all_areas(ds: NationalDataset, spec: IndicatorSpec, sex_i: int, p_idx: int)
     out: dict[str, np.ndarray] = {}
     count = den = np.full(n_all, np.nan)
     if kind in R.COUNT_KINDS:
-        if "sample" in m:
-            child_den = np.round(float(m["sample"]) * np.clip(np.sqrt(pop / 350_000), 0.5, 2.0) * max(span, 0.25))
-        else:
-            child_den = np.round(pop * float(m["den"]) * span)
-        child_den = np.maximum(child_den, 1.0)
-        if kind == "proportion":
-            base = min(max(target / 100.0, 1e-4), 1 - 1e-4)
-            p = 1 / (1 + np.exp(-(math.log(base / (1 - base)) + eff)))
-            child_count = rng.binomial(child_den.astype(np.int64), np.clip(p, 1e-5, 0.995)).astype(float)
-        elif kind in ("crude_rate", "dsr"):
-            lam = child_den * (target / mult) * np.exp(eff) / (factor_child if kind == "dsr" else 1.0)
-            child_count = rng.poisson(lam).astype(float)
-        elif kind == "isr":
-            child_count = rng.poisson(child_den * target / 100.0 * np.exp(eff)).astype(float)
-        else:  # ewd: count = winter deaths - expected
-            winter = rng.poisson(child_den * (1 + target / 100.0 * np.exp(eff)))
-            child_count = winter.astype(float) - child_den
+        child_den, child_count = R.child_counts(R.CountDraw(kind, m, target, mult, factor_child), pop, span, eff, rng)
         count, den = agg(child_count), agg(child_den)
         factor: np.ndarray | float = 1.0
         if kind == "dsr":

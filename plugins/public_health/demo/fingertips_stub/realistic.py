@@ -32,6 +32,8 @@ polarity (:func:`fixtures._compare`). Counts from 1 to ``suppress`` are publishe
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -235,6 +237,44 @@ def _dep_sign(spec: IndicatorSpec) -> float:
     return -1.0 if spec.polarity_id == 1 else 1.0
 
 
+
+@dataclass(frozen=True)
+class CountDraw:
+    """What drawing one indicator's child-area counts takes: its ``kind`` and curated ``model``, England's
+    ``target``, the ``mult``iplier and each child's standardisation factor (``factor_child``, for a DSR)."""
+
+    kind: str
+    model: Mapping[str, Any]
+    target: float
+    mult: float
+    factor_child: np.ndarray
+
+
+def child_counts(draw: CountDraw, pop: np.ndarray, span: float, eff: np.ndarray,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each child area's denominator and count for one indicator, sex and period, drawn from ``rng`` in a fixed
+    order (the same seed gives the same figures; the national and the fixture datasets share it)."""
+    kind, m, target, mult, factor_child = draw.kind, draw.model, draw.target, draw.mult, draw.factor_child
+    if "sample" in m:
+        child_den = np.round(float(m["sample"]) * np.clip(np.sqrt(pop / 350_000), 0.5, 2.0) * max(span, 0.25))
+    else:
+        child_den = np.round(pop * float(m["den"]) * span)
+    child_den = np.maximum(child_den, 1.0)
+    if kind == "proportion":
+        base = min(max(target / 100.0, 1e-4), 1 - 1e-4)
+        p = 1 / (1 + np.exp(-(math.log(base / (1 - base)) + eff)))
+        child_count = rng.binomial(child_den.astype(np.int64), np.clip(p, 1e-5, 0.995)).astype(float)
+    elif kind in ("crude_rate", "dsr"):
+        lam = child_den * (target / mult) * np.exp(eff) / (factor_child if kind == "dsr" else 1.0)
+        child_count = rng.poisson(lam).astype(float)
+    elif kind == "isr":
+        child_count = rng.poisson(child_den * target / 100.0 * np.exp(eff)).astype(float)
+    else:  # ewd: count = winter deaths - expected
+        winter = rng.poisson(child_den * (1 + target / 100.0 * np.exp(eff)))
+        child_count = winter.astype(float) - child_den
+    return child_den, child_count
+
+
 def real_block(ds: FixtureDataset, spec: IndicatorSpec, sex_i: int, p_idx: int) -> dict:
     """One (indicator, sex, period) block: England, regions, served children (plus category rows)."""
     m = spec.model
@@ -278,23 +318,7 @@ def real_block(ds: FixtureDataset, spec: IndicatorSpec, sex_i: int, p_idx: int) 
     count = den = np.full(1 + n_reg + n, np.nan)
     factor: np.ndarray | float = 1.0
     if kind in COUNT_KINDS:
-        if "sample" in m:
-            child_den = np.round(float(m["sample"]) * np.clip(np.sqrt(pop / 350_000), 0.5, 2.0) * max(span, 0.25))
-        else:
-            child_den = np.round(pop * float(m["den"]) * span)
-        child_den = np.maximum(child_den, 1.0)
-        if kind == "proportion":
-            base = min(max(target / 100.0, 1e-4), 1 - 1e-4)
-            p = 1 / (1 + np.exp(-(math.log(base / (1 - base)) + eff)))
-            child_count = rng.binomial(child_den.astype(np.int64), np.clip(p, 1e-5, 0.995)).astype(float)
-        elif kind in ("crude_rate", "dsr"):
-            lam = child_den * (target / mult) * np.exp(eff) / (factor_child if kind == "dsr" else 1.0)
-            child_count = rng.poisson(lam).astype(float)
-        elif kind == "isr":
-            child_count = rng.poisson(child_den * target / 100.0 * np.exp(eff)).astype(float)
-        else:  # ewd: count = winter deaths - expected
-            winter = rng.poisson(child_den * (1 + target / 100.0 * np.exp(eff)))
-            child_count = winter.astype(float) - child_den
+        child_den, child_count = child_counts(CountDraw(kind, m, target, mult, factor_child), pop, span, eff, rng)
         reg_c, eng_c = agg(child_count)
         reg_d, eng_d = agg(child_den)
         count = np.concatenate([[eng_c], reg_c, child_count])
