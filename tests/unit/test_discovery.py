@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from public_health.returns.discovery import Candidate, discover, land
+from public_health.returns.discovery import Candidate, UnsafeFileError, discover, land
 
 
 def _touch(path, content=b"x", age=3600.0):
@@ -73,3 +73,58 @@ def test_land_refuses_a_file_that_changed_since_it_was_seen(tmp_path):
     stale = Candidate(src, "r.xlsx", st.st_size, st.st_mtime - 10)   # what the scan saw earlier
     assert land(stale, tmp_path / "landing") is None
     assert not any(p.suffix == ".xlsx" for p in (tmp_path / "landing").rglob("*"))
+
+
+# Issue 14: the shared drive is untrusted input. A link named like a return and pointing out of the share was
+# followed: the whole file was copied into landing and quarantine and its first line shown to analysts.
+
+SECRET = b"root:x:0:0:root:/root:/bin/bash\n"
+
+
+def _outside(tmp_path):
+    secret = tmp_path / "outside" / "passwd"
+    secret.parent.mkdir(parents=True)
+    secret.write_bytes(SECRET)
+    elsewhere = tmp_path / "outside" / "folder"
+    _touch(elsewhere / "smoking_cessation_2017-18-Q1.xlsx", content=SECRET)
+    return secret, elsewhere
+
+
+def test_a_link_out_of_the_share_is_refused_and_never_followed(tmp_path):
+    drive = tmp_path / "drive"
+    real = _touch(drive / "Leicester City" / "smoking_cessation" / "smoking_cessation_2017-18-Q2.xlsx")
+    secret, elsewhere = _outside(tmp_path)
+    link = drive / "Leicester City" / "smoking_cessation" / "smoking_cessation_2017-18-Q3.xlsx"
+    link.symlink_to(secret)
+    (drive / "Leicester City" / "linked").symlink_to(elsewhere, target_is_directory=True)
+    found = discover(drive, settle_seconds=60)
+    assert [c.path for c in found.ready] == [real]
+    ignored = dict(found.ignored)
+    assert "symbolic link" in ignored["Leicester City/smoking_cessation/smoking_cessation_2017-18-Q3.xlsx"]
+    assert "symbolic link" in ignored["Leicester City/linked"]
+    assert not any("smoking_cessation_2017-18-Q1" in rel for rel, _ in found.ignored + [(c.relative, "") for c in
+                                                                                         found.ready + found.settling])
+
+
+def test_land_refuses_a_file_swapped_for_a_link_after_the_scan(tmp_path):
+    drive = tmp_path / "drive"
+    src = _touch(drive / "r.xlsx", content=b"return bytes")
+    st = src.stat()
+    candidate = Candidate(src, "r.xlsx", st.st_size, st.st_mtime)
+    secret, _ = _outside(tmp_path)
+    src.unlink()
+    src.symlink_to(secret)   # swapped between the scan and the copy
+    with pytest.raises(UnsafeFileError, match="r.xlsx: a symbolic link: refused and not followed"):
+        land(candidate, tmp_path / "landing")
+    landed = [p.read_bytes() for p in (tmp_path / "landing").rglob("*") if p.is_file()]
+    assert SECRET not in landed and not any(SECRET in b for b in landed)
+
+
+def test_land_refuses_what_is_not_a_regular_file(tmp_path):
+    fifo = tmp_path / "drive" / "r.csv"
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    found = discover(tmp_path / "drive", settle_seconds=0, now=time.time() + 3600)
+    assert found.ready == [] and "not a regular file" in dict(found.ignored)["r.csv"]
+    with pytest.raises(UnsafeFileError, match="not a regular file"):
+        land(Candidate(fifo, "r.csv", 0, 0.0), tmp_path / "landing")

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,13 @@ log = logging.getLogger(__name__)
 
 RETURN_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
 _CHUNK = 1 << 20
+#: What a link on the share is told: it is never followed, so nothing outside the share is ever read.
+SYMLINK_REASON = ("a symbolic link: refused and not followed (only regular files inside the shared drive are read; "
+                  "save the return itself on the share)")
+
+
+class UnsafeFileError(OSError):
+    """A file on the shared drive that must not be read: a link, or not a regular file."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,10 @@ def discover(root: Path, settle_seconds: float, now: float | None = None) -> Dis
     ready: list[Candidate] = []
     settling: list[Candidate] = []
     ignored: list[tuple[str, str]] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root):   # never descends into a linked folder
+        for name in [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
+            ignored.append((str((Path(dirpath) / name).relative_to(root)), SYMLINK_REASON))
+            dirnames.remove(name)
         dirnames.sort()
         for name in sorted(filenames):
             path = Path(dirpath) / name
@@ -83,8 +94,14 @@ def discover(root: Path, settle_seconds: float, now: float | None = None) -> Dis
                 ignored.append((str(relative), reason))
                 continue
             try:
-                st = path.stat()
+                st = path.lstat()   # the entry itself: a link is not followed, not even to look at its size
             except FileNotFoundError:   # removed while we looked
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                ignored.append((str(relative), SYMLINK_REASON))
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                ignored.append((str(relative), "not a regular file (a device, socket or pipe): refused"))
                 continue
             candidate = Candidate(path, str(relative), st.st_size, st.st_mtime)
             if now - st.st_mtime < settle_seconds or st.st_size == 0:
@@ -102,13 +119,22 @@ def land(candidate: Candidate, landing_root: Path) -> tuple[Path, str] | None:
     for the next run. The shared-drive file is never modified.
     """
     landing_root.mkdir(parents=True, exist_ok=True)
+    try:   # O_NOFOLLOW: a file swapped for a link after the scan is refused, not followed out of the share
+        fd = os.open(candidate.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if candidate.path.is_symlink():
+            raise UnsafeFileError(f"{candidate.relative}: {SYMLINK_REASON}") from None
+        raise exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnsafeFileError(f"{candidate.relative}: not a regular file: refused without reading it")
     tmp = landing_root / f".incoming-{os.getpid()}-{candidate.path.name}"
     digest = hashlib.sha256()
-    with candidate.path.open("rb") as src, tmp.open("wb") as dst:
+    with os.fdopen(fd, "rb") as src, tmp.open("wb") as dst:
         while chunk := src.read(_CHUNK):
             digest.update(chunk)
             dst.write(chunk)
-    st = candidate.path.stat()
+    st = os.stat(candidate.path, follow_symlinks=False)
     if st.st_size != candidate.size or st.st_mtime != candidate.mtime:
         tmp.unlink(missing_ok=True)
         log.info("%s changed while being copied; left for the next run", candidate.relative)
