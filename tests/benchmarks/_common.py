@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -135,3 +136,75 @@ def record(
     if path:
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+# Baselines of the Fingertips benchmarks (fingertips_load.py, national_refresh.py) ------------------------
+
+#: The all_data CSV's columns and types, for the databases' own bulk loads.
+BASELINE_COLUMNS: list[tuple[str, str]] = [
+    ("indicator_id", "INTEGER"), ("indicator_name", "TEXT"), ("parent_code", "TEXT"), ("parent_name", "TEXT"),
+    ("area_code", "TEXT"), ("area_name", "TEXT"), ("area_type", "TEXT"), ("sex", "TEXT"), ("age", "TEXT"),
+    ("category_type", "TEXT"), ("category", "TEXT"), ("time_period", "TEXT"), ("value", "DOUBLE PRECISION"),
+    ("lower_ci_95", "DOUBLE PRECISION"), ("upper_ci_95", "DOUBLE PRECISION"), ("lower_ci_99_8", "DOUBLE PRECISION"),
+    ("upper_ci_99_8", "DOUBLE PRECISION"), ("count", "DOUBLE PRECISION"), ("denominator", "DOUBLE PRECISION"),
+    ("value_note", "TEXT"), ("recent_trend", "TEXT"), ("compared_to_england", "TEXT"),
+    ("compared_to_parent", "TEXT"), ("time_period_sortable", "BIGINT"), ("new_data", "TEXT"),
+    ("compared_to_goal", "TEXT"), ("time_period_range", "TEXT"),
+]
+
+
+def bare_download(url: str, dest: Path) -> tuple[float, int]:
+    """The floor of a download: one streaming GET written to a file, nothing else."""
+    import requests
+
+    with Stopwatch() as sw:
+        size = 0
+        with requests.get(url, stream=True, timeout=(10, 600)) as resp:
+            resp.raise_for_status()
+            with open(dest, "wb") as fh:
+                for chunk in resp.iter_content(chunk_size=1 << 20):
+                    fh.write(chunk)
+                    size += len(chunk)
+    dest.unlink()
+    return sw.seconds, size
+
+
+def baseline_postgres(libpq_url: str, files: list[Path]) -> tuple[float, int]:
+    """PostgreSQL's own bulk load of the same all_data CSV files: COPY into a table of the same columns."""
+    import psycopg
+
+    ddl = ", ".join(f'"{c}" {t}' for c, t in BASELINE_COLUMNS)
+    with psycopg.connect(libpq_url) as conn:
+        conn.execute(f"CREATE TABLE baseline_all_data ({ddl})")
+        conn.commit()
+        with Stopwatch() as sw:
+            with conn.cursor() as cur:
+                for path in files:
+                    with cur.copy("COPY baseline_all_data FROM STDIN (FORMAT CSV, HEADER true)") as copy:
+                        with open(path, "rb") as fh:
+                            while chunk := fh.read(1 << 20):
+                                copy.write(chunk)
+            conn.commit()
+        rows = conn.execute("SELECT count(*) FROM baseline_all_data").fetchone()[0]
+        conn.execute("DROP TABLE baseline_all_data")
+        conn.commit()
+    return sw.seconds, int(rows)
+
+
+def baseline_duckdb(db_path: Path, files: list[Path]) -> tuple[float, int]:
+    """DuckDB's own bulk load of the same all_data CSV files: read_csv with the same column types."""
+    import duckdb
+
+    types = {"INTEGER": "INTEGER", "BIGINT": "BIGINT", "TEXT": "VARCHAR", "DOUBLE PRECISION": "DOUBLE"}
+    columns = "{" + ", ".join(f"'{c}': '{types[t]}'" for c, t in BASELINE_COLUMNS) + "}"
+    listed = "[" + ", ".join(f"'{p}'" for p in files) + "]"
+    con = duckdb.connect(str(db_path))
+    try:
+        with Stopwatch() as sw:
+            con.execute(
+                f"CREATE TABLE baseline_all_data AS SELECT * FROM read_csv({listed}, header = true, delim = ',',"
+                f" quote = '\"', columns = {columns})"
+            )
+        rows = con.execute("SELECT count(*) FROM baseline_all_data").fetchone()[0]
+    finally:
+        con.close()
+    return sw.seconds, int(rows)

@@ -44,6 +44,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     Stopwatch,
+    bare_download,
+    baseline_duckdb,
+    baseline_postgres,
     peak_rss_mib,
     record,
     report,
@@ -66,35 +69,6 @@ DOWNLOAD_RATIO_TARGET = 1.25
 STAGES = ("parse", "stage", "gate", "load/merge", "other")
 
 # The all_data CSV's 27 columns with the types the pipeline gives them (public_health.fingertips.parse).
-BASELINE_COLUMNS: list[tuple[str, str]] = [
-    ("indicator_id", "INTEGER"),
-    ("indicator_name", "TEXT"),
-    ("parent_code", "TEXT"),
-    ("parent_name", "TEXT"),
-    ("area_code", "TEXT"),
-    ("area_name", "TEXT"),
-    ("area_type", "TEXT"),
-    ("sex", "TEXT"),
-    ("age", "TEXT"),
-    ("category_type", "TEXT"),
-    ("category", "TEXT"),
-    ("time_period", "TEXT"),
-    ("value", "DOUBLE PRECISION"),
-    ("lower_ci_95", "DOUBLE PRECISION"),
-    ("upper_ci_95", "DOUBLE PRECISION"),
-    ("lower_ci_99_8", "DOUBLE PRECISION"),
-    ("upper_ci_99_8", "DOUBLE PRECISION"),
-    ("count", "DOUBLE PRECISION"),
-    ("denominator", "DOUBLE PRECISION"),
-    ("value_note", "TEXT"),
-    ("recent_trend", "TEXT"),
-    ("compared_to_england", "TEXT"),
-    ("compared_to_parent", "TEXT"),
-    ("time_period_sortable", "BIGINT"),
-    ("new_data", "TEXT"),
-    ("compared_to_goal", "TEXT"),
-    ("time_period_range", "TEXT"),
-]
 
 
 def build_dataset():  # noqa: ANN201 - FixtureDataset
@@ -163,22 +137,6 @@ def prepare_warehouse(warehouse_url: str, dataset: Any) -> None:
 
 
 # Child: one pipeline run in a fresh process --------------------------------------------------------
-
-
-def bare_download(url: str, dest: Path) -> tuple[float, int]:
-    """The floor of a download: one streaming GET written to a file, nothing else."""
-    import requests
-
-    with Stopwatch() as sw:
-        size = 0
-        with requests.get(url, stream=True, timeout=(10, 600)) as resp:
-            resp.raise_for_status()
-            with open(dest, "wb") as fh:
-                for chunk in resp.iter_content(chunk_size=1 << 20):
-                    fh.write(chunk)
-                    size += len(chunk)
-    dest.unlink()
-    return sw.seconds, size
 
 
 def _one_run(settings: Any, engine: Any, batch: Any, run_id: str) -> dict[str, Any]:
@@ -292,44 +250,6 @@ def run_child(backend: str, stub_url: str, warehouse_url: str, work: Path, batch
 # Baselines ---------------------------------------------------------------------------------------
 
 
-def baseline_postgres(libpq_url: str, csv_path: Path) -> tuple[float, int]:
-    import psycopg
-
-    ddl = ", ".join(f'"{c}" {t}' for c, t in BASELINE_COLUMNS)
-    with psycopg.connect(libpq_url) as conn:
-        conn.execute(f"CREATE TABLE baseline_all_data ({ddl})")
-        conn.commit()
-        with Stopwatch() as sw:
-            with conn.cursor() as cur:
-                with cur.copy("COPY baseline_all_data FROM STDIN (FORMAT CSV, HEADER true)") as copy:
-                    with open(csv_path, "rb") as fh:
-                        while chunk := fh.read(1 << 20):
-                            copy.write(chunk)
-            conn.commit()
-        rows = conn.execute("SELECT count(*) FROM baseline_all_data").fetchone()[0]
-        conn.execute("DROP TABLE baseline_all_data")
-        conn.commit()
-    return sw.seconds, int(rows)
-
-
-def baseline_duckdb(db_path: Path, csv_path: Path) -> tuple[float, int]:
-    import duckdb
-
-    types = {"INTEGER": "INTEGER", "BIGINT": "BIGINT", "TEXT": "VARCHAR", "DOUBLE PRECISION": "DOUBLE"}
-    columns = "{" + ", ".join(f"'{c}': '{types[t]}'" for c, t in BASELINE_COLUMNS) + "}"
-    con = duckdb.connect(str(db_path))
-    try:
-        with Stopwatch() as sw:
-            con.execute(
-                f"CREATE TABLE baseline_all_data AS SELECT * FROM read_csv('{csv_path}', header = true,"
-                f" delim = ',', quote = '\"', columns = {columns})"
-            )
-        rows = con.execute("SELECT count(*) FROM baseline_all_data").fetchone()[0]
-    finally:
-        con.close()
-    return sw.seconds, int(rows)
-
-
 # Parent ------------------------------------------------------------------------------------------
 
 
@@ -389,9 +309,9 @@ def main() -> int:
 
             csv_path = Path(results["postgresql"]["first"]["landing_path"])
             report("baseline: PostgreSQL COPY of the same CSV...")
-            baselines["postgresql"] = baseline_postgres(pg_libpq_url, csv_path)
+            baselines["postgresql"] = baseline_postgres(pg_libpq_url, [csv_path])
             report("baseline: DuckDB read_csv of the same CSV...", "")
-            baselines["duckdb"] = baseline_duckdb(work / "baseline.duckdb", csv_path)
+            baselines["duckdb"] = baseline_duckdb(work / "baseline.duckdb", [csv_path])
     finally:
         stub.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -42,7 +42,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     Stopwatch,
+    bare_download,
+    baseline_duckdb,
+    baseline_postgres,
     peak_rss_mib,
     record,
     report,
@@ -69,16 +71,6 @@ BACKENDS = ("postgresql", "duckdb")
 BACKEND_LABEL = {"postgresql": "PostgreSQL", "duckdb": "DuckDB"}
 
 # The all_data CSV's 27 columns with the types the pipeline gives them (public_health.fingertips.parse).
-BASELINE_COLUMNS: list[tuple[str, str]] = [
-    ("indicator_id", "INTEGER"), ("indicator_name", "TEXT"), ("parent_code", "TEXT"), ("parent_name", "TEXT"),
-    ("area_code", "TEXT"), ("area_name", "TEXT"), ("area_type", "TEXT"), ("sex", "TEXT"), ("age", "TEXT"),
-    ("category_type", "TEXT"), ("category", "TEXT"), ("time_period", "TEXT"), ("value", "DOUBLE PRECISION"),
-    ("lower_ci_95", "DOUBLE PRECISION"), ("upper_ci_95", "DOUBLE PRECISION"), ("lower_ci_99_8", "DOUBLE PRECISION"),
-    ("upper_ci_99_8", "DOUBLE PRECISION"), ("count", "DOUBLE PRECISION"), ("denominator", "DOUBLE PRECISION"),
-    ("value_note", "TEXT"), ("recent_trend", "TEXT"), ("compared_to_england", "TEXT"),
-    ("compared_to_parent", "TEXT"), ("time_period_sortable", "BIGINT"), ("new_data", "TEXT"),
-    ("compared_to_goal", "TEXT"), ("time_period_range", "TEXT"),
-]
 
 
 def build_dataset(scale: float):  # noqa: ANN201 - NationalDataset
@@ -231,58 +223,6 @@ def run_child(mode: str, backend: str, urls: tuple[str, str], data_dir: Path, wo
 
 
 # Baselines ---------------------------------------------------------------------------------------------
-
-
-def baseline_postgres(libpq_url: str, files: list[Path]) -> tuple[float, int]:
-    import psycopg
-
-    ddl = ", ".join(f'"{c}" {t}' for c, t in BASELINE_COLUMNS)
-    with psycopg.connect(libpq_url) as conn:
-        conn.execute(f"CREATE TABLE baseline_all_data ({ddl})")
-        conn.commit()
-        with Stopwatch() as sw:
-            with conn.cursor() as cur:
-                for path in files:
-                    with cur.copy("COPY baseline_all_data FROM STDIN (FORMAT CSV, HEADER true)") as copy:
-                        with open(path, "rb") as fh:
-                            while chunk := fh.read(1 << 20):
-                                copy.write(chunk)
-            conn.commit()
-        rows = conn.execute("SELECT count(*) FROM baseline_all_data").fetchone()[0]
-        conn.execute("DROP TABLE baseline_all_data")
-        conn.commit()
-    return sw.seconds, int(rows)
-
-
-def baseline_duckdb(db_path: Path, files: list[Path]) -> tuple[float, int]:
-    import duckdb
-
-    types = {"INTEGER": "INTEGER", "BIGINT": "BIGINT", "TEXT": "VARCHAR", "DOUBLE PRECISION": "DOUBLE"}
-    columns = "{" + ", ".join(f"'{c}': '{types[t]}'" for c, t in BASELINE_COLUMNS) + "}"
-    listed = "[" + ", ".join(f"'{p}'" for p in files) + "]"
-    con = duckdb.connect(str(db_path))
-    try:
-        with Stopwatch() as sw:
-            con.execute(
-                f"CREATE TABLE baseline_all_data AS SELECT * FROM read_csv({listed}, header = true, delim = ',',"
-                f" quote = '\"', columns = {columns})"
-            )
-        rows = con.execute("SELECT count(*) FROM baseline_all_data").fetchone()[0]
-    finally:
-        con.close()
-    return sw.seconds, int(rows)
-
-
-def baseline_download(urls: list[str], dest: Path) -> tuple[float, int]:
-    """A bare streaming download of each URL to a file: no retries, no hashing, no checks."""
-    size = 0
-    with Stopwatch() as sw:
-        for url in urls:
-            with urllib.request.urlopen(url, timeout=600) as resp, open(dest, "wb") as fh:  # noqa: S310 - local stub
-                shutil.copyfileobj(resp, fh, 1 << 20)
-            size += dest.stat().st_size
-    dest.unlink(missing_ok=True)
-    return sw.seconds, size
 
 
 # Report ------------------------------------------------------------------------------------------------
@@ -497,7 +437,8 @@ def main(scale: float, timeout_s: float, backends: tuple[str, ...]) -> int:
                 first = next(iter(fulls.values()))
                 data_urls = [f["url"] for p in first["passes"] for f in p["landed"]]
                 report("baseline: bare streaming download of the same URLs...")
-                baselines["download"] = baseline_download(data_urls, work / "bare-download.csv")
+                bare = [bare_download(url, work / "bare-download.csv") for url in data_urls]
+                baselines["download"] = (sum(s for s, _ in bare), sum(n for _, n in bare))
             if "postgresql" in landed:
                 report("baseline: PostgreSQL COPY of the same landed files...")
                 baselines["postgresql"] = baseline_postgres(pg_libpq_url, landed["postgresql"])
