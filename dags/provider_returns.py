@@ -71,12 +71,9 @@ _cfg = _settings()
 def provider_returns():
     @task(pool=WAREHOUSE_POOL)
     def sync_config() -> dict:
-        from public_health.airflow_support.runtime import run_date, warehouse
-        from public_health.pipelines.provider_returns import sync_config as run
+        from public_health.airflow_support.runtime import sync_services_config
 
-        context = get_current_context()
-        with warehouse() as (settings, engine):
-            return run(settings, engine, run_date(context, settings))
+        return sync_services_config(get_current_context())
 
     @task
     def write_templates(_synced: dict) -> list[str]:

@@ -91,6 +91,15 @@ def warehouse() -> Iterator[tuple[Settings, Any]]:
         engine.dispose()
 
 
+
+def sync_services_config(context: dict[str, Any]) -> dict[str, Any]:
+    """The ``sync_config`` task of the provider returns and KPI history DAGs: services, providers, KPIs and the
+    returns expected up to the run's date, from ``config/services/`` into the warehouse."""
+    from public_health.pipelines.provider_returns import sync_config
+
+    with warehouse() as (settings, engine):
+        return sync_config(settings, engine, run_date(context, settings))
+
 @contextmanager
 def no_retry_when_permanent() -> Iterator[None]:
     """Re-raise an error that says it is ``permanent`` (an HTTP 4xx from Fingertips, a configuration problem) as
