@@ -264,7 +264,7 @@ def demo_provider_returns(settings: Any, quarter: FinancialQuarter = DEMO_QUARTE
         + (json.dumps(files) if files else "none new (a no-op run)"))
     for p in summary["problems"]:
         reason = str(p["error_summary"]).removeprefix(str(p["source_ref"])).lstrip(",: ")
-        say(one_line(f"  {p['status']} (as intended): {p['source_ref']}: {reason}", p.get("report_path"), width=240))
+        say(one_line(f"  {p['status']} (as intended): {p['source_ref']}: {reason}", p.get("report_path"), width=300))
     by_status: dict[str, list[str]] = {}
     for r in rows:
         by_status.setdefault(r["status"], []).append(r["service_code"])
